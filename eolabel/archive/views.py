@@ -1,0 +1,57 @@
+"""Archive API: thin views over the selectors."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from eolabel.archive.models import Scene, Sensor
+from eolabel.archive.selectors import scene_list
+from eolabel.archive.serializers import (
+    ChipFilterInput,
+    ChipOutput,
+    SceneDetailOutput,
+    SceneFilterInput,
+    SceneOutput,
+    SensorOutput,
+)
+
+
+class SensorListApi(APIView):
+    @extend_schema(responses=SensorOutput(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(SensorOutput(Sensor.objects.all(), many=True).data)
+
+
+class SceneListApi(APIView):
+    @extend_schema(parameters=[SceneFilterInput], responses=SceneOutput(many=True))
+    def get(self, request: Request) -> Response:
+        filters = SceneFilterInput(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        scenes = scene_list(**filters.validated_data)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(scenes, request, view=self)
+        return paginator.get_paginated_response(SceneOutput(page, many=True).data)
+
+
+class SceneDetailApi(APIView):
+    @extend_schema(responses=SceneDetailOutput)
+    def get(self, request: Request, scene_id: int) -> Response:
+        scene = get_object_or_404(scene_list(), pk=scene_id)
+        return Response(SceneDetailOutput(scene).data)
+
+
+class SceneChipListApi(APIView):
+    @extend_schema(parameters=[ChipFilterInput], responses=ChipOutput(many=True))
+    def get(self, request: Request, scene_id: int) -> Response:
+        filters = ChipFilterInput(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        scene = get_object_or_404(Scene, pk=scene_id)
+        chips = scene.chips.all()
+        if "size" in filters.validated_data:
+            chips = chips.filter(size=filters.validated_data["size"])
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(chips, request, view=self)
+        return paginator.get_paginated_response(ChipOutput(page, many=True).data)
