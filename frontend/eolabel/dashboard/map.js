@@ -1,0 +1,183 @@
+// The dashboard map: the uncertainty layer (chip rectangles coloured by the current model's score), the
+// comparison overlay of one scene (a server-made PNG placed at the scene's bounds, with the server's figures),
+// and areas of interest, which managers draw by clicking vertices.
+
+import { ApiError, failureMessage, getJson } from "../api.js";
+import { h } from "../dom.js";
+import { createGeoMap, lonLatBounds } from "../geomap.js";
+
+const L = window.L;
+// Five steps of a colour-blind-safe sequential ramp (viridis), low score to high score.
+const RAMP = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"];
+const pct = (v) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(1)} %`);
+
+function rampColour(value, [low, high]) {
+  const t = high > low ? (value - low) / (high - low) : 1;
+  return RAMP[Math.min(RAMP.length - 1, Math.max(0, Math.floor(t * RAMP.length)))];
+}
+
+function csrf() {
+  return document.querySelector("input[name=csrfmiddlewaretoken]")?.value || "";
+}
+
+export async function postJson(url, body) {
+  const response = await fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf() },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new ApiError(await failureMessage(response), response.status);
+  return response.json();
+}
+
+export function dashboardMap(root, { onError }) {
+  const map = createGeoMap(document.getElementById("dash-map"));
+  const side = document.getElementById("map-side");
+  const panels = { comparison: h("div"), uncertainty: h("div"), areas: h("div") };
+  side.append(panels.comparison, panels.uncertainty, panels.areas);
+  let extent = null;
+  const grow = (bounds) => {
+    extent = extent ? extent.extend(bounds) : L.latLngBounds(bounds.getSouthWest(), bounds.getNorthEast());
+    map.fitBounds(extent, { padding: [16, 16] });
+  };
+
+  async function uncertainty() {
+    const data = await getJson(root.dataset.uncertaintyUrl);
+    const range = data.score_range || [0, 1];
+    if (!map.getPane("uncertainty")) map.createPane("uncertainty").style.zIndex = 350; // over imagery, under comparisons
+    const layer = L.geoJSON(data, {
+      pane: "uncertainty",
+      style: (f) => ({ color: "#ffffff", weight: 0.5, fillColor: rampColour(f.properties.score, range), fillOpacity: 0.45 }),
+      onEachFeature: (f, l) => l.bindTooltip(`chip ${f.properties.chip}: score ${f.properties.score.toFixed(3)}`),
+    });
+    const toggle = document.getElementById("layer-uncertainty");
+    const sync = () => (toggle.checked ? layer.addTo(map) : layer.remove());
+    toggle.addEventListener("change", sync);
+    sync();
+    if (data.features.length) grow(layer.getBounds());
+    panels.uncertainty.replaceChildren(
+      h("h3", {}, "Uncertainty"),
+      data.model_version
+        ? h("div", {}, h("p", { className: "muted" }, `${data.features.length} chips scored by ${data.model_version}`), h("div", { className: "ramp" }, ...RAMP.map((c) => h("span", { style: `background:${c}` }))), h("div", { className: "ramp-labels" }, h("span", {}, range[0].toFixed(2)), h("span", {}, "score"), h("span", {}, range[1].toFixed(2))))
+        : h("p", { className: "muted" }, "No model has scored this project yet."),
+    );
+  }
+
+  async function comparison() {
+    const options = await getJson(root.dataset.comparisonUrl);
+    const [version, scene, reference] = ["cmp-version", "cmp-scene", "cmp-reference"].map((id) => document.getElementById(id));
+    version.replaceChildren(...options.model_versions.map((v) => h("option", { value: v, selected: v === options.current_model_version }, v)));
+    scene.replaceChildren(...options.scenes.map((s) => h("option", { value: s.id }, s.name)));
+    const fillReferences = () => {
+      const chosen = options.scenes.find((s) => String(s.id) === scene.value);
+      reference.replaceChildren(...(chosen ? chosen.references : []).map((r) => h("option", { value: r }, r)));
+    };
+    fillReferences();
+    let overlay = null;
+    let imagery = null;
+    const showImagery = async (chosen) => {
+      if (imagery) imagery.remove();
+      imagery = null;
+      if (!chosen || !chosen.tilejson_url) return;
+      const tilejson = await getJson(chosen.tilejson_url).catch(() => null); // imagery is context only
+      if (!tilejson || !tilejson.tiles) return;
+      imagery = L.tileLayer(tilejson.tiles[0], { bounds: lonLatBounds(tilejson.bounds), maxNativeZoom: tilejson.maxzoom, maxZoom: 22, className: "scene-tiles" }).addTo(map);
+    };
+    const show = async () => {
+      if (!version.value || !scene.value) {
+        panels.comparison.replaceChildren(h("h3", {}, "Comparison"), h("p", { className: "muted" }, "Needs a model version with mask pre-labels and a scene with a reference mask."));
+        return;
+      }
+      const base = `${root.dataset.comparisonUrl}/scenes/${scene.value}`;
+      const query = new URLSearchParams({ model_version: version.value, reference: reference.value });
+      const figures = await getJson(`${base}?${query}`);
+      await showImagery(options.scenes.find((s) => String(s.id) === scene.value));
+      if (overlay) overlay.remove();
+      if (figures.bounds) {
+        const bounds = lonLatBounds(figures.bounds);
+        overlay = L.imageOverlay(`${base}.png?${query}`, bounds, { className: "comparison-overlay", opacity: 0.9 }).addTo(map);
+        grow(bounds);
+      }
+      panels.comparison.replaceChildren(
+        h("h3", {}, "Comparison with ", reference.value),
+        h("dl", { className: "figures", "data-testid": "comparison-figures" }, h("dt", {}, "F2"), h("dd", {}, figures.f2 === null ? "–" : figures.f2.toFixed(3)), h("dt", {}, "Omission"), h("dd", {}, pct(figures.omission)), h("dt", {}, "Over-detection"), h("dd", {}, pct(figures.over_detection)), h("dt", {}, "Pixels compared"), h("dd", {}, Object.entries(figures.counts).filter(([k]) => k !== "nodata").reduce((a, [, n]) => a + n, 0))),
+        h("ul", { className: "legend" }, ...options.legend.map((item) => h("li", {}, h("span", { className: "swatch", style: `background:rgba(${item.rgba.slice(0, 3).join(",")},${Math.max(item.rgba[3], 60) / 255});border:1px solid #9aa5b1` }), item.label))),
+      );
+    };
+    const safeShow = () => show().catch(onError);
+    version.addEventListener("change", safeShow);
+    reference.addEventListener("change", safeShow);
+    scene.addEventListener("change", () => {
+      fillReferences();
+      safeShow();
+    });
+    await show();
+  }
+
+  async function areas({ canDraw, onSaved }) {
+    const layer = L.geoJSON(null, {
+      style: { color: "#c8553d", weight: 2, fillOpacity: 0.08 },
+      onEachFeature: (f, l) => l.bindTooltip(f.properties.name, { permanent: true, direction: "center", className: "area-label" }),
+    }).addTo(map);
+    const load = async () => {
+      const data = await getJson(root.dataset.areasUrl);
+      layer.clearLayers();
+      layer.addData(data);
+      if (data.features.length) grow(layer.getBounds());
+      return data;
+    };
+    await load();
+    if (!canDraw) return;
+    const button = document.getElementById("draw-area");
+    let vertices = [];
+    let sketch = null;
+    const stop = () => {
+      map.off("click", addVertex);
+      map.doubleClickZoom.enable();
+      if (sketch) sketch.remove();
+      sketch = null;
+      vertices = [];
+      button.disabled = false;
+      map.getContainer().classList.remove("drawing");
+    };
+    const addVertex = (event) => {
+      vertices.push(event.latlng);
+      if (sketch) sketch.remove();
+      sketch = L.polygon(vertices, { color: "#1b4965", dashArray: "4 4" }).addTo(map);
+      form.querySelector("button[type=submit]").disabled = vertices.length < 3;
+    };
+    const form = h(
+      "form",
+      { className: "area-form" },
+      h("label", { for: "area-name" }, "Area name"),
+      h("input", { id: "area-name", name: "name", type: "text", required: true, maxlength: 200 }),
+      h("p", { className: "muted" }, "Click the map to add vertices (3 or more), then save."),
+      h("div", { className: "actions" }, h("button", { type: "submit", className: "primary", disabled: true }, "Save area"), h("button", { type: "button", onClick: () => { stop(); form.remove(); } }, "Cancel")),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const ring = [...vertices, vertices[0]].map((p) => [p.lng, p.lat]);
+      try {
+        await postJson(root.dataset.areasUrl, { name: form.elements.name.value, geometry: { type: "Polygon", coordinates: [ring] } });
+        stop();
+        form.remove();
+        await load();
+        if (onSaved) await onSaved();
+      } catch (error) {
+        onError(error);
+      }
+    });
+    button.addEventListener("click", () => {
+      button.disabled = true;
+      map.doubleClickZoom.disable();
+      map.getContainer().classList.add("drawing");
+      map.on("click", addVertex);
+      form.reset();
+      panels.areas.append(form);
+      form.elements.name.focus();
+    });
+  }
+
+  return { map, uncertainty, comparison, areas };
+}
