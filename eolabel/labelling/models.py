@@ -182,11 +182,20 @@ class Lease(models.Model):
 class Annotation(models.Model):
     """One annotator's label of one chip: a class mask (PNG bytes in the database: why in services/annotations.py) or
     pixel boxes ``[{x0, y0, x1, y1, class}]`` relative to the chip. ``version`` starts at 1 and grows with each
-    edit; earlier versions live in AnnotationRevision."""
+    edit; earlier versions live in AnnotationRevision.
+
+    Review (services/review.py): a reviewer accepts the current version or corrects it, which makes a new version
+    (the annotator's stays a revision). ``reviewed_version`` says which version the decision was about: a later
+    edit makes the annotation wait for review again."""
 
     class Kind(models.TextChoices):
         MASK = "mask", "class mask"
         BOXES = "boxes", "boxes"
+
+    class ReviewState(models.TextChoices):
+        PENDING = "pending", "waiting for review"
+        ACCEPTED = "accepted", "accepted as is"
+        CORRECTED = "corrected", "corrected by the reviewer (a new version)"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
     project_chip = models.ForeignKey(ProjectChip, on_delete=models.PROTECT, related_name="annotations")
@@ -210,11 +219,32 @@ class Annotation(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField()
+    review_state = models.CharField(max_length=16, choices=ReviewState.choices, default=ReviewState.PENDING)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_version = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["project_chip", "author"], name="annotation_one_per_author"),
+            models.CheckConstraint(
+                condition=(
+                    Q(review_state="pending")
+                    & Q(reviewed_by__isnull=True)
+                    & Q(reviewed_at__isnull=True)
+                    & Q(reviewed_version__isnull=True)
+                )
+                | (
+                    Q(review_state__in=["accepted", "corrected"])
+                    & Q(reviewed_by__isnull=False)
+                    & Q(reviewed_at__isnull=False)
+                    & Q(reviewed_version__isnull=False)
+                ),
+                name="annotation_review_complete",
+            ),
             models.CheckConstraint(condition=Q(version__gte=1), name="annotation_version_positive"),
             models.CheckConstraint(
                 condition=(Q(kind="mask") & Q(mask_png__isnull=False) & Q(boxes__isnull=True))

@@ -322,6 +322,16 @@ class ProvenanceOutput(serializers.Serializer):
     prelabel_model_version = serializers.CharField(allow_null=True)
 
 
+class ReviewOutput(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=Annotation.ReviewState.choices,
+        help_text="of the current version: pending until a reviewer accepts or corrects it (again after an edit)",
+    )
+    reviewed_by = serializers.CharField(allow_null=True)
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+    reviewed_version = serializers.IntegerField(allow_null=True)
+
+
 class AnnotationOutput(serializers.ModelSerializer):
     task = serializers.IntegerField(source="lease_id")
     chip = serializers.IntegerField(source="project_chip.chip_id")
@@ -330,18 +340,31 @@ class AnnotationOutput(serializers.ModelSerializer):
     mask_url = serializers.SerializerMethodField()
     provenance = serializers.SerializerMethodField()
     is_validation = serializers.BooleanField(source="project_chip.is_validation")
+    review = serializers.SerializerMethodField()
 
     class Meta:
         model = Annotation
         fields = [
             "id", "project", "task", "chip", "author", "kind", "mask_url", "boxes", "seconds_spent", "submission_id",
-            "version", "provenance", "is_validation", "created", "updated", "updated_by",
+            "version", "provenance", "is_validation", "created", "updated", "updated_by", "review",
         ]  # fmt: skip
 
     def get_mask_url(self, annotation: Annotation) -> str | None:
         return (
             f"/api/annotations/{annotation.pk}/mask.png" if annotation.kind == Annotation.Kind.MASK else None
         )
+
+    @extend_schema_field(ReviewOutput)
+    def get_review(self, annotation: Annotation) -> dict[str, Any]:
+        if annotation.reviewed_version is None:
+            return {"state": "pending", "reviewed_by": None, "reviewed_at": None, "reviewed_version": None}
+        current = annotation.reviewed_version == annotation.version
+        return {
+            "state": annotation.review_state if current else Annotation.ReviewState.PENDING,
+            "reviewed_by": annotation.reviewed_by.username,
+            "reviewed_at": annotation.reviewed_at,
+            "reviewed_version": annotation.reviewed_version,
+        }
 
     @extend_schema_field(ProvenanceOutput)
     def get_provenance(self, annotation: Annotation) -> dict[str, Any]:

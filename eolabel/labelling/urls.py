@@ -1,6 +1,6 @@
 from django.urls import path
 
-from eolabel.labelling import views, views_progress, views_superpixels
+from eolabel.labelling import views, views_progress, views_review, views_superpixels
 
 app_name = "labelling"
 urlpatterns = [
@@ -13,6 +13,7 @@ urlpatterns = [
         name="project-progress",
     ),
     path("projects/<int:project_id>/tasks/next", views.TaskNextApi.as_view(), name="task-next"),
+    path("projects/<int:project_id>/reviews/next", views_review.ReviewNextApi.as_view(), name="review-next"),
     path("tasks/<int:task_id>", views.TaskDetailApi.as_view(), name="task-detail"),
     path("tasks/<int:task_id>/prelabel.png", views.TaskPrelabelApi.as_view(), name="task-prelabel"),
     path(
@@ -25,6 +26,16 @@ urlpatterns = [
     path("annotations/<int:annotation_id>", views.AnnotationDetailApi.as_view(), name="annotation-detail"),
     path(
         "annotations/<int:annotation_id>/mask.png", views.AnnotationMaskApi.as_view(), name="annotation-mask"
+    ),
+    path(
+        "annotations/<int:annotation_id>/accept",
+        views_review.AnnotationAcceptApi.as_view(),
+        name="annotation-accept",
+    ),
+    path(
+        "annotations/<int:annotation_id>/correct",
+        views_review.AnnotationCorrectApi.as_view(),
+        name="annotation-correct",
     ),
     path(
         "annotations/<int:annotation_id>/revisions",
