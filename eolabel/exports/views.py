@@ -35,15 +35,15 @@ class ProjectExportApi(APIView):
         responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="the export file (attachment)")},
     )
     def get(self, request: Request, project_id: int) -> FileResponse:
-        params = ExportInput(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        fmt = params.validated_data["format"]
-        try:
+        try:  # access first: an outsider learns nothing from how the parameters are judged
             project, _ = project_access(user=request.user, project_id=project_id, action=Action.REVIEW)
         except NotFound as exc:
             raise exceptions.NotFound(exc.message) from exc
         except Forbidden as exc:
             raise exceptions.PermissionDenied("only reviewers and managers may export a project") from exc
+        params = ExportInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        fmt = params.validated_data["format"]
         stream = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - FileResponse closes it
         try:
             project_export(project=project, fmt=fmt, out=stream)
