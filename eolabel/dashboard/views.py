@@ -18,6 +18,7 @@ from eolabel.dashboard import comparison, selectors, services, vehicles
 from eolabel.labelling.errors import NotFound
 from eolabel.labelling.permissions import Action, project_access, role_allows
 from eolabel.labelling.selectors import project_list_for
+from eolabel.labelling.serializers import StrictInput
 from eolabel.labelling.views import LabellingApi
 from eolabel.tiles.views import IgnoreAccept
 from eolabel.web.views import LOGIN_PAGE
@@ -154,7 +155,7 @@ class ComparisonPngApi(LabellingApi):
         return response
 
 
-class AreaInput(serializers.Serializer):
+class AreaInput(StrictInput):
     name = serializers.CharField(max_length=200)
     geometry = serializers.JSONField()
 
