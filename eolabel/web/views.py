@@ -44,10 +44,12 @@ class ProjectsView(LoginRequiredMixin, TemplateView):
 
 
 class LabelView(LoginRequiredMixin, TemplateView):
-    """The labelling page of one project: the browser code leases tasks and submits labels through the API."""
+    """The labelling page of one project: the browser code leases tasks and submits labels through the API.
+    In review mode (``mode="review"``) the same page shows others' annotations to accept or correct."""
 
     login_url = LOGIN_PAGE
     template_name = "web/label.html"
+    mode = "label"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -58,6 +60,14 @@ class LabelView(LoginRequiredMixin, TemplateView):
         except NotFound as exc:
             raise Http404(exc.message) from exc
         context["project"] = project
+        context["mode"] = self.mode
         context["can_annotate"] = role_allows(role=role, action=Action.ANNOTATE)
+        context["can_review"] = role_allows(role=role, action=Action.REVIEW)
         context["classes"] = sorted(project.classes, key=lambda c: c["value"])[:9]
         return context
+
+
+class ReviewView(LabelView):
+    """Review mode of the labelling page (reviewers and managers; others are told on the page)."""
+
+    mode = "review"

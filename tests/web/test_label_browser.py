@@ -3,6 +3,7 @@ submit and skip from the keyboard, survive a failed request; the server must hol
 
 import io
 import json
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,13 +17,12 @@ from eolabel.archive.sensors import BUILTIN_SENSORS
 from eolabel.archive.services import scene_ingest
 from eolabel.labelling import services
 from eolabel.labelling.codecs import mask_encode
-from eolabel.labelling.models import Annotation, Lease, Membership, ProjectChip
+from eolabel.labelling.models import Annotation, AnnotationRevision, Lease, Membership, ProjectChip
 from eolabel.ranking.models import ChipScore, Prelabel
-from tests.labelling.factories import CLOUD_CLASSES, VEHICLE_CLASSES
+from tests.labelling.factories import CLOUD_CLASSES, VEHICLE_CLASSES, client_for, next_task, submit_mask
+from tests.web.browser import chromium, screenshot
 from tests.web.rasters import sentinel2_scene
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "pw-ana-123456"
 CHIP = 64
 
@@ -44,7 +44,7 @@ def project_of(settings, tmp_path: Path, django_user_model, monkeypatch):
     manager = django_user_model.objects.create_user(username="mona", password="pw-mona-123456", is_staff=True)
     ana = django_user_model.objects.create_user(username="ana", password=PASSWORD)
 
-    def make(task_type: str):
+    def make(task_type: str, *, members: dict | None = None):
         project = services.project_create(
             name="Clouds over Toulouse" if task_type == "cloud-segmentation" else "Vehicles in Toulouse",
             task_type=task_type,
@@ -56,6 +56,9 @@ def project_of(settings, tmp_path: Path, django_user_model, monkeypatch):
             validation_fraction=0.0,
         )
         Membership.objects.create(project=project, user=ana, role="annotator")
+        for username, role in (members or {}).items():
+            user = django_user_model.objects.create_user(username=username, password=f"pw-{username}-123456")
+            Membership.objects.create(project=project, user=user, role=role)
         return project
 
     return make
@@ -64,17 +67,8 @@ def project_of(settings, tmp_path: Path, django_user_model, monkeypatch):
 @pytest.fixture
 def browser():
     """Requested last by each test: database work must be done before Playwright's event loop starts."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (`apt-get install chromium`)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -90,13 +84,17 @@ def page(browser):
     context.close()
 
 
-def open_project(page, base_url: str, project) -> int:
-    """Log in through the form, pick the project in the list; the id of the task the page leased."""
+def log_in(page, base_url: str, username: str = "ana") -> None:
     page.goto(f"{base_url}/projects/")
-    page.fill("#id_username", "ana")
-    page.fill("#id_password", PASSWORD)
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD if username == "ana" else f"pw-{username}-123456")
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}/projects/")
+
+
+def open_project(page, base_url: str, project) -> int:
+    """Log in through the form, pick the project in the list; the id of the task the page leased."""
+    log_in(page, base_url)
     page.click(f"a[href='/projects/{project.pk}/label/']")
     page.wait_for_selector("#label-map[data-task]")
     page.wait_for_function("() => document.querySelectorAll('#label-map .scene-tiles img').length > 0")
@@ -153,17 +151,8 @@ def wait_for_next_task(page, previous: int) -> int:
     return int(page.locator("#label-map").get_attribute("data-task"))
 
 
-def save_screenshot(page, name: str) -> None:
-    page.wait_for_load_state("networkidle")
-    path = SCREENSHOTS / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path))
-    assert Image.open(path).size == (1280, 800)
-    assert path.stat().st_size < 300_000
-
-
 def test_a_mask_painted_with_two_classes_and_erased_is_stored_pixel_for_pixel(
-    project_of, live_server, browser, page
+    project_of, tmp_path, live_server, browser, page
 ):
     # given a cloud project with ana as annotator, and her on its labelling page
     project = project_of("cloud-segmentation")
@@ -192,11 +181,14 @@ def test_a_mask_painted_with_two_classes_and_erased_is_stored_pixel_for_pixel(
     for corner in [(40, 40), (60, 40), (60, 56), (40, 56), (40, 40)]:
         chip.click(*corner)
     expected[40:56, 40:60] = 2
-    save_screenshot(page, "label-mask.png")
+    screenshot(page, "label-mask.png", folder=tmp_path)
 
     # and submits with Enter
+    started = time.perf_counter()
     page.keyboard.press("Enter")
     next_id = wait_for_next_task(page, task_id)
+    # (the issue asks for the next task within a second on the demo project; loosely here, a busy CI machine)
+    assert time.perf_counter() - started < 5.0
 
     # then the server holds exactly what was drawn, and the next task is on the page
     assert next_id != task_id
@@ -238,7 +230,9 @@ def test_undo_redo_and_the_superpixel_fill(project_of, live_server, browser, pag
     assert page.problems == []
 
 
-def test_boxes_drawn_resized_and_deleted_are_stored_within_a_pixel(project_of, live_server, browser, page):
+def test_boxes_drawn_moved_resized_and_deleted_are_stored_within_a_pixel(
+    project_of, tmp_path, live_server, browser, page
+):
     # given a vehicle project
     project = project_of("vehicle-detection")
     task_id = open_project(page, live_server.url, project)
@@ -251,8 +245,10 @@ def test_boxes_drawn_resized_and_deleted_are_stored_within_a_pixel(project_of, l
     page.keyboard.press("2")
     chip.drag((30, 30), (50, 44))
     chip.drag((50, 44), (54, 48))
+    # and moves the truck by (-4, +2), dragging it from inside
+    chip.drag((40, 38), (36, 40))
     assert page.locator("#box-count").inner_text() == "2"
-    save_screenshot(page, "label-boxes.png")
+    screenshot(page, "label-boxes.png", folder=tmp_path)
     # and the display preset and the overlay opacity follow the controls
     assert page.locator("#preset option").all_inner_texts()[0] == "true-colour"
     page.select_option("#preset", "false-colour")
@@ -273,7 +269,7 @@ def test_boxes_drawn_resized_and_deleted_are_stored_within_a_pixel(project_of, l
     # then one truck box is stored, within a pixel of what was drawn
     boxes = Annotation.objects.get(lease_id=task_id).boxes
     assert len(boxes) == 1 and boxes[0]["class"] == 2
-    for key, value in {"x0": 30, "y0": 30, "x1": 54, "y1": 48}.items():
+    for key, value in {"x0": 26, "y0": 32, "x1": 50, "y1": 50}.items():
         assert abs(boxes[0][key] - value) <= 1, (key, boxes[0])
 
     # when she skips the next chip with S and a reason
@@ -385,4 +381,89 @@ def test_the_prelabel_is_the_starting_point_and_an_expired_lease_is_said_plainly
     page.click("#next-task")
     assert wait_for_next_task(page, next_id) != next_id
     page.problems = [p for p in page.problems if "409 (Conflict)" not in p]
+    assert page.problems == []
+
+
+def test_review_mode_accepts_one_annotation_and_corrects_another_as_a_new_version(
+    project_of, tmp_path, live_server, browser, page
+):
+    # given two masks submitted by ana, and rita reviewing the project
+    project = project_of("cloud-segmentation", members={"rita": "reviewer"})
+    ana = client_for(Membership.objects.get(project=project, role="annotator").user)
+    originals = []
+    for value in (0, 1):
+        task = next_task(ana, project).json()["task"]
+        array = np.full((CHIP, CHIP), value, dtype=np.uint8)
+        array[CHIP // 2 :, :] = 2
+        assert submit_mask(ana, task, array=array).status_code == 201
+        originals.append((Annotation.objects.get(lease_id=task["id"]).pk, array))
+    (first, _), (second, second_mask) = originals
+    bodies = []
+
+    def flaky(route):
+        bodies.append(json.loads(route.request.post_data))
+        if len(bodies) == 1:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/api/annotations/*/correct", flaky)
+
+    # when rita opens the project's review mode from her project list
+    log_in(page, live_server.url, "rita")
+    page.click(f"a[href='/projects/{project.pk}/review/']")
+    page.wait_for_selector(f"#label-map[data-annotation='{first}']")
+    assert page.locator("#mode-name").inner_text().lower() == "review mode"
+    assert "2 waiting for review" in page.locator("#progress").inner_text()
+    # and accepts the first one with A
+    page.keyboard.press("a")
+    page.wait_for_selector(f"#label-map[data-annotation='{second}']")
+    # and on the second paints a corner "shadow" (key 3) with the polygon, which Accept now refuses
+    page.wait_for_function("() => !document.getElementById('toggle-prelabel').disabled")
+    chip = Chip(page)
+    page.keyboard.press("3")
+    page.keyboard.press("l")
+    for corner in [(0, 0), (8, 0), (8, 8), (0, 8), (0, 0)]:
+        chip.click(*corner)
+    page.keyboard.press("a")
+    assert "save it as a correction" in page.locator("#status").inner_text()
+    screenshot(page, "label-review.png", folder=tmp_path)
+    # and saves the correction with Enter through a network that drops the first try
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('work is kept')")
+    page.wait_for_function(
+        "() => document.getElementById('status').textContent.includes('no annotation by others')",
+        timeout=20_000,
+    )
+
+    # then the first is accepted at version 1, unchanged
+    accepted = Annotation.objects.get(pk=first)
+    assert (accepted.review_state, accepted.version, accepted.reviewed_by.username) == ("accepted", 1, "rita")
+    # and the second is at version 2 with exactly her correction, ana's version kept as revision 1
+    corrected = Annotation.objects.get(pk=second)
+    assert (corrected.review_state, corrected.version, corrected.updated_by.username) == (
+        "corrected",
+        2,
+        "rita",
+    )
+    expected = second_mask.copy()
+    expected[:8, :8] = 2
+    assert np.array_equal(stored_mask(corrected.lease_id), expected)
+    revision = AnnotationRevision.objects.get(annotation=corrected)
+    assert revision.version == 1
+    assert np.array_equal(np.array(Image.open(io.BytesIO(bytes(revision.mask_png)))), second_mask)
+    # and the retry sent the same version and label, making no third version
+    assert len(bodies) == 2 and bodies[0] == bodies[1] and bodies[0]["version"] == 1
+    page.problems = [
+        p for p in page.problems if "ERR_CONNECTION_RESET" not in p and "Failed to fetch" not in p
+    ]
+    assert page.problems == []
+
+
+def test_an_annotator_opening_review_mode_is_told_plainly(project_of, live_server, browser, page):
+    project = project_of("vehicle-detection")
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/projects/{project.pk}/review/")
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('only reviewers')")
+    assert page.locator("#accept").is_disabled() and page.locator("a#mode-other").inner_text() == "Label"
     assert page.problems == []

@@ -96,12 +96,17 @@ def test_a_vehicle_project_gets_the_box_tools_and_a_reviewer_cannot_label(world)
 
 def test_the_label_modules_import_only_existing_files_and_never_parse_html():
     sources = list(LABEL_JS.glob("*.js"))
-    assert {"main.js", "mask.js", "boxes.js", "png.js", "chiplayer.js"} <= {p.name for p in sources}
+    assert {"main.js", "mask.js", "boxes.js", "png.js", "chiplayer.js", "review.js"} <= {
+        p.name for p in sources
+    }
     for module in sources:
         text = module.read_text()
         for target in re.findall(r'from "(\.\.?/[^"]+)"', text):
             assert (module.parent / target).resolve().is_file(), f"{module.name} imports missing {target}"
         assert "innerHTML" not in text and "insertAdjacentHTML" not in text, module.name
+        assert "style:" not in text and 'setAttribute("style"' not in text, (
+            module.name
+        )  # the CSP refuses them
         assert [u for u in ANY_URL.findall(text) if u != SVG_NAMESPACE] == [], module.name
 
 
@@ -162,3 +167,30 @@ def test_the_task_superpixels_endpoint_serves_a_chip_sized_png(archive_root, tmp
     assert 4 <= len(np.unique(labels)) <= 64
     # and someone without a role in the project gets a 404
     assert client_for(make_user("ben")).get(f"/api/tasks/{task['id']}/superpixels.png").status_code == 404
+
+
+# --- review mode -----------------------------------------------------------------------------------------
+
+
+def test_review_mode_is_offered_to_reviewers_and_managers_only(world):
+    project = world["project"]
+    rita = make_user("rita")
+    add_member(project, rita, "reviewer")
+    # a reviewer gets the review link in the list and the review page with accept, no skip
+    listing = client_for(rita).get("/projects/").content.decode()
+    assert f'href="/projects/{project.pk}/review/"' in listing
+    page = client_for(rita).get(f"/projects/{project.pk}/review/").content.decode()
+    assert 'data-mode="review"' in page and 'data-can-review="true"' in page
+    assert 'id="accept"' in page and 'id="pass"' in page and 'id="skip"' not in page
+    assert "Original <kbd>P</kbd>" in page
+    # an annotator gets neither the link nor the review controls' permission
+    listing = client_for(world["ana"]).get("/projects/").content.decode()
+    assert "/review/" not in listing
+    label = client_for(world["ana"]).get(f"/projects/{project.pk}/label/").content.decode()
+    assert 'data-mode="label"' in label and 'id="mode-other"' not in label and 'id="skip"' in label
+    assert (
+        'data-can-review="false"'
+        in client_for(world["ana"]).get(f"/projects/{project.pk}/review/").content.decode()
+    )
+    # and outsiders get a 404
+    assert client_for(make_user("ben")).get(f"/projects/{project.pk}/review/").status_code == 404

@@ -9,10 +9,9 @@ from PIL import Image, ImageStat
 from eolabel.archive.models import Scene, Sensor
 from eolabel.archive.sensors import BUILTIN_SENSORS
 from eolabel.archive.services import scene_ingest
+from tests.web.browser import chromium, screenshot
 from tests.web.rasters import landsat_pixel_image, sentinel2_scene
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "map.png"
 PASSWORD = "pw-ana-123456"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -96,17 +95,8 @@ def ana(django_user_model):
 @pytest.fixture
 def browser():
     """Requested last by each test: database work must be done before Playwright's event loop starts."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (`apt-get install chromium`)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -150,7 +140,7 @@ def loaded_tiles(page, map_id: str) -> list[dict]:
 
 
 def test_a_scene_picked_in_the_list_shows_its_tiles_on_the_map(
-    toulouse, neighbours, ana, live_server, browser, page
+    toulouse, neighbours, ana, tmp_path, live_server, browser, page
 ):
     # given a georeferenced Sentinel-2 scene in the archive, among others
     scene = toulouse
@@ -185,9 +175,7 @@ def test_a_scene_picked_in_the_list_shows_its_tiles_on_the_map(
     # and the screenshot of the map shows them (the map background alone is one flat colour)
     map_shot = Image.open(io.BytesIO(page.locator("#geo-map").screenshot())).convert("RGB")
     assert max(ImageStat.Stat(map_shot).stddev) > 20
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
-    assert SCREENSHOT.stat().st_size < 300_000
+    screenshot(page, "map.png", folder=tmp_path)
 
     # when she switches the preset, the tile layer's address follows
     page.select_option("#scene-preset", "false-colour")

@@ -1,17 +1,19 @@
 // The labelling page: lease the next task, edit its label, submit (Enter) or skip (S), and on to the next.
 // A submission that gets no answer is retried with the same submission id until the server answers, so the
-// work stays on the page and is stored once.
+// work stays on the page and is stored once. In review mode (review.js) the same tools correct others' work.
 
 import { getJson } from "../api.js";
 import { hideError, reportError, showError } from "../banner.js";
 import { h } from "../dom.js";
 import { detailOf, makePost, NetworkError, newSubmissionId } from "./net.js";
+import { ReviewFlow } from "./review.js";
 import { TaskView } from "./task.js";
 
 const L = window.L;
 const app = document.getElementById("app");
 const projectId = app.dataset.project;
 const taskType = app.dataset.taskType;
+const mode = app.dataset.mode;
 const classes = JSON.parse(document.getElementById("label-classes").textContent);
 const post = makePost(app.dataset.csrf);
 const $ = (id) => document.getElementById(id);
@@ -49,12 +51,19 @@ function setStatus(text, kind = "") {
 
 // --- palette, tools -------------------------------------------------------------------------------------
 
+// The swatch colour goes through the CSSOM: the Content-Security-Policy refuses style attributes.
+function swatchColour(colour) {
+  const swatch = h("span", { className: "swatch-colour" });
+  swatch.style.background = /^#[0-9a-f]{6}$/i.test(colour) ? colour : "#ff00ff";
+  return swatch;
+}
+
 function buildPalette() {
   const buttons = classes.map((c, index) =>
     h(
       "button",
       { type: "button", className: "swatch", dataset: { value: String(c.value) }, role: "radio", onClick: () => chooseClass(c.value) },
-      h("span", { className: "swatch-colour", style: `background:${/^#[0-9a-f]{6}$/i.test(c.colour) ? c.colour : "#ff00ff"}` }),
+      swatchColour(c.colour),
       h("span", { className: "swatch-name" }, c.name),
       h("kbd", {}, String(index + 1)),
     ),
@@ -104,10 +113,8 @@ async function refreshProgress() {
 async function loadNext() {
   state.busy = true;
   setButtons(false);
-  if (state.view) state.view.remove();
-  state.view = null;
+  unmountTask();
   state.expired = false;
-  $("next-task")?.remove();
   setStatus("Loading the next task…");
   refreshProgress();
   const answer = await post(`/api/projects/${projectId}/tasks/next`).catch((error) => ({ error }));
@@ -133,7 +140,8 @@ async function loadNext() {
   await showTask(task, answer.body.resumed);
 }
 
-async function showTask(task, resumed) {
+// The task's chip and scene on the map with the editor and the current tool settings: both modes use it.
+async function mountTask(task) {
   let scene;
   try {
     scene = await getJson(`/api/scenes/${task.scene}/`);
@@ -142,16 +150,32 @@ async function showTask(task, resumed) {
     scene = { bounds: null, presets: null };
   }
   state.view = new TaskView({ map, task, scene, classes, taskType, opacity: opacity(), onChange: edited });
-  state.submissionId = newSubmissionId();
   state.startedAt = performance.now();
-  window.eolabelTask = { id: task.id, submissionId: state.submissionId };
-  const score = task.ranking.score === null ? "cold start" : `score ${task.ranking.score.toFixed(3)}`;
-  const model = task.ranking.model_version ? ` · model ${task.ranking.model_version}` : "";
-  $("task-info").textContent = `Task ${task.id} · chip ${task.chip.id} (${task.chip.width} × ${task.chip.height} px) · scene ${task.scene} · ${score}${model}${resumed ? " · resumed" : ""}`;
   chooseClass(state.cls);
   if (state.view.isMask) state.view.editor.brushSize = Number($("brush-size").value);
   const tool = document.querySelector('#tools [aria-pressed="true"]');
   if (tool) chooseTool(tool.dataset.tool);
+  fillPresets(state.view);
+  return state.view;
+}
+
+function unmountTask() {
+  if (state.view) state.view.remove();
+  state.view = null;
+  $("next-task")?.remove();
+  if ($("toggle-prelabel")) {
+    $("toggle-prelabel").disabled = true;
+    $("toggle-prelabel").setAttribute("aria-pressed", "false");
+  }
+}
+
+async function showTask(task, resumed) {
+  await mountTask(task);
+  state.submissionId = newSubmissionId();
+  window.eolabelTask = { id: task.id, submissionId: state.submissionId };
+  const score = task.ranking.score === null ? "cold start" : `score ${task.ranking.score.toFixed(3)}`;
+  const model = task.ranking.model_version ? ` · model ${task.ranking.model_version}` : "";
+  $("task-info").textContent = `Task ${task.id} · chip ${task.chip.id} (${task.chip.width} × ${task.chip.height} px) · scene ${task.scene} · ${score}${model}${resumed ? " · resumed" : ""}`;
   setStatus(task.prelabel_note || "");
   edited();
   setButtons(true);
@@ -163,7 +187,6 @@ async function showTask(task, resumed) {
     setStatus(`The pre-label cannot be loaded (${error.message}): start from an empty label.`, "warn");
   }
   edited();
-  fillPresets(state.view);
   $("label-map").dataset.task = String(task.id);
 }
 
@@ -174,14 +197,13 @@ function fillPresets(view) {
 }
 
 function setButtons(enabled) {
-  $("submit").disabled = !enabled;
-  $("skip").disabled = !enabled;
+  for (const id of ["submit", "skip", "accept", "pass"]) if ($(id)) $(id).disabled = !enabled;
 }
 
-function offerNext(message) {
+function offerNext(message, next = loadNext) {
   showError(message);
   if (!$("next-task")) {
-    $("status").after(h("button", { type: "button", id: "next-task", className: "primary", onClick: loadNext }, "Load the next task"));
+    $("status").after(h("button", { type: "button", id: "next-task", className: "primary", onClick: next }, "Load the next task"));
   }
 }
 
@@ -242,12 +264,13 @@ async function submit() {
 }
 
 function openSkip() {
-  if (!state.view || state.busy || state.expired) return;
+  if (!$("skip-form") || !state.view || state.busy || state.expired) return;
   $("skip-form").hidden = false;
   $("skip-reason").focus();
 }
 
 function closeSkip() {
+  if (!$("skip-form")) return;
   $("skip-form").hidden = true;
   $("skip-reason").value = "";
 }
@@ -299,8 +322,13 @@ function onKey(event) {
   } else if (event.key === "Enter") {
     event.preventDefault();
     if (editor?.drawingPolygon) editor.closePolygon();
+    else if (review) review.save();
     else submit();
-  } else if (key === "s") {
+  } else if (review && key === "a") {
+    review.accept();
+  } else if (review && key === "n") {
+    review.pass();
+  } else if (!review && key === "s") {
     event.preventDefault();
     openSkip();
   } else if (TOOL_KEYS[key]) {
@@ -320,11 +348,22 @@ function togglePrelabel() {
 
 // --- wiring ---------------------------------------------------------------------------------------------
 
+const review =
+  mode === "review"
+    ? new ReviewFlow({ projectId, post, mount: mountTask, unmount: unmountTask, setStatus, setButtons, offerNext, edited, view: () => state.view })
+    : null;
+
 document.addEventListener("keydown", onKey);
-$("submit").addEventListener("click", submit);
-$("skip").addEventListener("click", openSkip);
-$("skip-form").addEventListener("submit", skip);
-$("skip-cancel").addEventListener("click", closeSkip);
+if (review) {
+  $("submit").addEventListener("click", () => review.save());
+  $("accept").addEventListener("click", () => review.accept());
+  $("pass").addEventListener("click", () => review.pass());
+} else {
+  $("submit").addEventListener("click", submit);
+  $("skip").addEventListener("click", openSkip);
+  $("skip-form").addEventListener("submit", skip);
+  $("skip-cancel").addEventListener("click", closeSkip);
+}
 $("zoom-chip").addEventListener("click", () => state.view?.zoom?.());
 $("preset").addEventListener("change", (event) => state.view?.setPreset?.(event.target.value));
 $("overlay-opacity").addEventListener("input", (event) => {
@@ -347,5 +386,8 @@ if ($("tools")) {
 }
 
 buildPalette();
-if (app.dataset.canAnnotate === "true") loadNext();
+if (review) {
+  if (app.dataset.canReview === "true") review.load();
+  else setStatus("Your role in this project does not include reviewing: only reviewers and managers review.", "warn");
+} else if (app.dataset.canAnnotate === "true") loadNext();
 else setStatus("Your role in this project does not include labelling.", "warn");

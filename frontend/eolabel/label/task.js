@@ -15,6 +15,7 @@ export class TaskView {
     this.map = map;
     this.task = task;
     this.scene = scene;
+    this.startedAt = performance.now();
     const chip = task.chip;
     this.bounds = lonLatBounds(chip.bounds);
     this.tiles = this.sceneTiles(task.tile_url);
@@ -65,6 +66,24 @@ export class TaskView {
     for (let i = 0; i < values.length; i += 1) values[i] = data[i * 4];
     this.editor.setPrelabel(values);
     return true;
+  }
+
+  // Review: an annotation's current version as the starting point (for masks also the "original" overlay).
+  async loadAnnotation(annotation) {
+    if (annotation.kind === "boxes") {
+      this.editor.setBoxes(annotation.boxes || []);
+      return;
+    }
+    const { data, width, height } = await imagePixels(annotation.mask_url);
+    if (width !== this.layer.width || height !== this.layer.height) throw new Error("the mask is not chip-sized");
+    const values = new Uint8Array(width * height);
+    for (let i = 0; i < values.length; i += 1) values[i] = data[i * 4];
+    this.editor.setPrelabel(values);
+  }
+
+  // Whether anything was changed since the starting point (undoing every change counts as unchanged).
+  get edited() {
+    return this.editor.history.undoStack.length > 0;
   }
 
   async loadSuperpixels() {
