@@ -46,6 +46,7 @@ test-fast: install
 bench: install
 	$(BIN)/python manage.py bench_tiles
 	$(BIN)/python manage.py bench_queue
+	$(BIN)/python manage.py bench_loop
 	$(BIN)/python -m ml.bench
 
 lint: install

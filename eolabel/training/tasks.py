@@ -4,6 +4,7 @@ repeat a no-op)."""
 
 from celery import shared_task
 
+from eolabel.training.services.jobs import training_jobs_reap
 from eolabel.training.services.runner import training_job_run
 from eolabel.training.services.scoring import score_chunk
 
@@ -22,3 +23,10 @@ def score_chunk_task(
     return score_chunk(
         project_id=project_id, model_version=model_version, chip_ids=chip_ids, chunk_id=chunk_id
     )
+
+
+@shared_task(name="training.reap", ignore_result=True)
+def training_jobs_reap_task() -> dict[str, int]:
+    """The periodic sweep (Celery beat, see CELERY_BEAT_SCHEDULE): re-queue or fail jobs whose worker died, and
+    re-send queued jobs whose message never reached a worker (the broker was down when they were created)."""
+    return training_jobs_reap()

@@ -116,7 +116,7 @@ def test_task_carries_window_bounds_and_tile_url(project, annotator_client):
     chip = task["chip"]
     assert chip["window"] == [chip["col_off"], chip["row_off"], 32, 32] and chip["size"] == 32
     west, south, east, north = chip["bounds"]
-    assert 3.0 < west < east < 3.02 and 43.3 < south < north < 43.4
+    assert 2.999 < west < east < 3.02 and 43.3 < south < north < 43.4  # a chip of the scene at (3.0, 43.3)
     assert task["tile_url"] == f"/tiles/{task['scene']}/{{z}}/{{x}}/{{y}}.png?preset=true-colour"
     expires = timezone.datetime.fromisoformat(task["expires_at"]) - timezone.datetime.fromisoformat(
         task["leased_at"]

@@ -94,9 +94,14 @@ def annotate(project_chip: ProjectChip, user, *, mask: np.ndarray | None = None)
 
 def annotate_n(project: Project, user, *, training: int, validation: int) -> None:
     chips = ProjectChip.objects.filter(project=project, annotations__isnull=True).order_by(*CHIP_ORDER)
-    for pc in list(chips.filter(is_validation=False)[:training]) + list(
-        chips.filter(is_validation=True)[:validation]
-    ):
+    train = list(chips.filter(is_validation=False)[:training])
+    held_out = list(chips.filter(is_validation=True)[:validation])
+    assert (len(train), len(held_out)) == (training, validation), (
+        f"project {project.pk} has {ProjectChip.objects.filter(project=project).count()} chips "
+        f"over scenes {list(project.scenes.values_list('pk', 'name', 'width', 'height'))}: "
+        f"{len(train)} free training and {len(held_out)} free validation chips"
+    )
+    for pc in train + held_out:
         annotate(pc, user)
 
 

@@ -10,6 +10,7 @@ How two annotators are kept off the same chip:
   serialised, and the conditional UPDATE stays as the check.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,7 +46,9 @@ def lease_next(*, project: Project, user: AbstractBaseUser, now: datetime | None
     """Lease the best chip the user may label: highest current score, then cold-start order; never a chip
     that is leased, done, or already annotated or skipped by this user. A user who already holds an active
     lease in the project gets it back (idempotent). Expired leases of the project are returned first."""
-    for _ in range(CLAIM_ATTEMPTS):
+    for attempt in range(CLAIM_ATTEMPTS):
+        if attempt:
+            time.sleep(min(0.01 * 2**attempt, 0.5))  # back off: other claimers or a ranking update hold the rows
         try:
             with transaction.atomic():
                 write_lock()
@@ -57,7 +60,13 @@ def lease_next(*, project: Project, user: AbstractBaseUser, now: datetime | None
                 current = Project.objects.get(pk=project.pk)
                 candidate = _candidates(current, user).select_for_update(skip_locked=True).first()
                 if candidate is None:
+                    if _candidates(current, user).exists():
+                        # Open chips exist but every one is row-locked: being claimed by other annotators, or
+                        # being re-ranked by a promotion (it updates every chip in one transaction). Not empty.
+                        continue
                     return NextTask(lease=None, reason=_empty_reason(current, user))
+                if _ranking_changed(current):
+                    continue  # a promotion committed between reading the project and its chips: read again
                 claimed = ProjectChip.objects.filter(
                     pk=candidate.pk, state=ProjectChip.State.AVAILABLE
                 ).update(state=ProjectChip.State.LEASED)
@@ -141,6 +150,15 @@ def _skipped_by(user: AbstractBaseUser) -> QuerySet[Lease]:
     return Lease.objects.filter(project_chip=OuterRef("pk"), user=user, state=Lease.State.SKIPPED)
 
 
+def _ranking_changed(project: Project) -> bool:
+    """Whether another model version was activated since ``project`` was read. On PostgreSQL (read committed)
+    the chip rows are read after the project row, so a promotion committing in between would pair one version's
+    name with the next version's scores; checking again after the chip is locked closes that gap (the
+    activation's update of the locked chip waits for this transaction)."""
+    now = Project.objects.filter(pk=project.pk).values_list("current_model_version", flat=True).first()
+    return now != project.current_model_version
+
+
 def _lease_create(project: Project, chip: ProjectChip, user: AbstractBaseUser, now: datetime) -> Lease:
     version = project.current_model_version
     ranked = chip.score is not None and bool(version)
@@ -157,7 +175,7 @@ def _lease_create(project: Project, chip: ProjectChip, user: AbstractBaseUser, n
         expires_at=now + timedelta(seconds=lease_seconds()),
         model_version=version if ranked else "",
         strategy=score_row.strategy if score_row else (project.strategy if ranked else Strategy.RANDOM),
-        score=chip.score if ranked else None,
+        score=(score_row.score if score_row else chip.score) if ranked else None,
         prelabel_model_version=version if has_prelabel else "",
     )
 

@@ -35,6 +35,16 @@ def _send(job_id: int) -> None:
     training_job_run_task.delay(job_id)
 
 
+def _send_or_leave_queued(job_id: int) -> None:
+    """Send the job's message after commit. With the broker down the job row stays queued (nothing is lost) and
+    the periodic reaper sends it again; the caller (an annotator's submission, a manager's button) is not
+    failed for it."""
+    try:
+        _send(job_id)
+    except Exception:  # noqa: BLE001 - kombu raises several kinds; every one means "not sent now"
+        logger.warning("job %s: broker unreachable, left queued for the reaper to re-send", job_id, exc_info=True)
+
+
 def training_job_enqueue(
     *,
     project: Project,
@@ -53,7 +63,7 @@ def training_job_enqueue(
                 requested_by=requested_by,
             )  # fmt: skip
             if send:
-                transaction.on_commit(lambda: _send(job.pk))
+                transaction.on_commit(lambda: _send_or_leave_queued(job.pk))
     except IntegrityError as exc:
         active = TrainingJob.objects.filter(project=project, state__in=(State.QUEUED, State.RUNNING)).first()
         raise JobActive(
@@ -176,7 +186,7 @@ def training_jobs_reap(*, stale_after_s: float | None = None, now=None) -> dict[
         with transaction.atomic():
             if TrainingJob.objects.filter(unclaimed, pk=job_id).update(heartbeat=moment):
                 counts["resent"] += 1
-                transaction.on_commit(lambda pk=job_id: _send(pk))
+                transaction.on_commit(lambda pk=job_id: _send_or_leave_queued(pk))
     for job in TrainingJob.objects.filter(stale):
         base = TrainingJob.objects.filter(stale, pk=job.pk, claim_token=job.claim_token)
         note = f"{moment:%H:%M:%S} reaper: no heartbeat for {stale_after_s:g} s (worker lost)\n"
@@ -185,7 +195,7 @@ def training_jobs_reap(*, stale_after_s: float | None = None, now=None) -> dict[
                 if base.update(state=State.QUEUED, claim_token="", message="re-queued by the reaper", heartbeat=moment,
                                log=Concat(F("log"), Value(note))):  # fmt: skip
                     counts["requeued"] += 1
-                    transaction.on_commit(lambda pk=job.pk: _send(pk))
+                    transaction.on_commit(lambda pk=job.pk: _send_or_leave_queued(pk))
         elif base.update(
             state=State.FAILED, finished=moment, error="worker lost", message="failed: worker lost",
             log=Concat(F("log"), Value(note)),
