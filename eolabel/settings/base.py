@@ -66,7 +66,18 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "eolabel.security.ContentSecurityPolicyMiddleware",
 ]
+
+# Headers on every response, in every environment: bytes are never sniffed into HTML (nosniff), pages are
+# never framed, and eolabel.security adds an enforced Content-Security-Policy (EOLABEL_CSP overrides it).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 
 ROOT_URLCONF = "eolabel.urls"
 WSGI_APPLICATION = "eolabel.wsgi.application"

@@ -4,12 +4,17 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+from eolabel.security import secret_key_problem
+
 from .base import *  # noqa: F401,F403
 from .base import SECRET_KEY, env_bool
 
 DEBUG = False
-if not os.environ.get("EOLABEL_SECRET_KEY") or SECRET_KEY.startswith("dev-only") or len(SECRET_KEY) < 50:
-    raise ImproperlyConfigured("EOLABEL_SECRET_KEY must be set to a random string of at least 50 characters")
+_problem = secret_key_problem(os.environ.get("EOLABEL_SECRET_KEY") and SECRET_KEY)
+if _problem:
+    raise ImproperlyConfigured(
+        f"EOLABEL_SECRET_KEY {_problem}: set a random string of at least 50 characters"
+    )
 
 SECURE_SSL_REDIRECT = env_bool("EOLABEL_SSL_REDIRECT", True)
 SESSION_COOKIE_SECURE = True

@@ -6,6 +6,7 @@ export function h(tag, props = {}, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (key === "className") element.className = value;
     else if (key === "dataset") Object.assign(element.dataset, value);
+    else if (key === "style") element.style.cssText = String(value); // CSSOM: allowed by the CSP, a style attribute is not
     else if (key.startsWith("on") && typeof value === "function") {
       element.addEventListener(key.slice(2).toLowerCase(), value);
     } else element.setAttribute(key, value === true ? "" : String(value));

@@ -118,7 +118,7 @@ export function dashboardMap(root, { onError }) {
   async function areas({ canDraw, onSaved }) {
     const layer = L.geoJSON(null, {
       style: { color: "#c8553d", weight: 2, fillOpacity: 0.08 },
-      onEachFeature: (f, l) => l.bindTooltip(f.properties.name, { permanent: true, direction: "center", className: "area-label" }),
+      onEachFeature: (f, l) => l.bindTooltip(h("span", {}, f.properties.name), { permanent: true, direction: "center", className: "area-label" }), // text, never HTML
     }).addTo(map);
     const load = async () => {
       const data = await getJson(root.dataset.areasUrl);
