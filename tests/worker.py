@@ -2,6 +2,7 @@
 (kombu's filesystem transport by default, Redis when CELERY_BROKER_URL says so)."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -23,6 +24,20 @@ def child_database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+_purged = False
+
+
+def _purge_once() -> None:
+    """Messages left in a real broker by an earlier run (Redis keeps them) name job ids this run's database may
+    reuse: drop them before the first worker of the run starts."""
+    global _purged
+    if not _purged and not settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        from eolabel.celery import app
+
+        app.control.purge()
+    _purged = True
+
+
 @contextmanager
 def worker_process(*, concurrency: int = 1, ready_timeout: float = 60.0) -> Iterator[subprocess.Popen]:
     env = {
@@ -35,6 +50,7 @@ def worker_process(*, concurrency: int = 1, ready_timeout: float = 60.0) -> Iter
         "EOLABEL_MODEL_REGISTRY": str(settings.MODEL_REGISTRY_ROOT),
         "PYTHONUNBUFFERED": "1",
     }
+    _purge_once()
     log = Path(settings.DATA_DIR) / f"worker-{time.monotonic_ns()}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -59,6 +75,7 @@ def worker_process(*, concurrency: int = 1, ready_timeout: float = 60.0) -> Iter
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: worker_kill() takes the pool children too
         )
     try:
         deadline = time.monotonic() + ready_timeout
@@ -68,12 +85,19 @@ def worker_process(*, concurrency: int = 1, ready_timeout: float = 60.0) -> Iter
             time.sleep(0.2)
         yield proc
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def worker_kill(proc: subprocess.Popen) -> None:
+    """SIGKILL the worker and its pool processes at once: a machine that lost power, an OOM kill."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=20)
 
 
 def wait_for(predicate, *, timeout: float = 60.0, interval: float = 0.2):
