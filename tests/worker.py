@@ -90,8 +90,14 @@ def worker_process(*, concurrency: int = 1, ready_timeout: float = 60.0) -> Iter
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            pass
+        # whatever is left of the group (a pool child still training) must not outlive the test and write into
+        # the next test's database
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
 
 
 def worker_kill(proc: subprocess.Popen) -> None:
