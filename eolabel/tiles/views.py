@@ -1,5 +1,8 @@
 """Tile views: authentication, then one service call; tile errors map to HTTP codes here and nowhere else."""
 
+import hashlib
+import json
+
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotModified
 from django.urls import reverse
@@ -101,7 +104,12 @@ class TileJsonView(TileApiView):
         origin = reverse("tiles:tile", kwargs={"scene_id": scene.pk, "z": 0, "x": 0, "y": 0, "fmt": fmt})
         prefix = origin.removesuffix(f"0/0/0.{fmt}")
         template = request.build_absolute_uri(prefix) + "{z}/{x}/{y}." + fmt
-        return Response(services.tilejson_build(scene=scene, params=params, tile_url_template=template))
+        body = services.tilejson_build(scene=scene, params=params, tile_url_template=template)
+        etag = '"' + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32] + '"'
+        headers = {"ETag": etag, "Cache-Control": f"private, max-age={settings.EOLABEL_TILE_CACHE_SECONDS}"}
+        if _etag_matches(request.headers.get("If-None-Match"), etag):
+            return Response(status=304, headers=headers)
+        return Response(body, headers=headers)
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:

@@ -259,6 +259,17 @@ def test_tilejson_of_a_georeferenced_scene(api, geo_scene):
     assert bad.status_code == 400 and bad.json()["detail"].startswith("preset: ")
 
 
+def test_tilejson_carries_cache_headers_and_answers_304(api, geo_scene):
+    url = f"/tiles/{geo_scene.pk}/tilejson.json?preset=true-colour"
+    first = api.get(url)
+    etag = first["ETag"]
+
+    assert first.status_code == 200 and first["Cache-Control"].startswith("private, max-age=")
+    assert api.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    other = api.get(f"/tiles/{geo_scene.pk}/tilejson.json?preset=true-colour&format=webp")
+    assert other["ETag"] != etag  # another document, another tag
+
+
 def test_tilejson_of_an_image_without_georeference(api, nongeo_scene):
     doc = api.get(f"/tiles/{nongeo_scene.pk}/tilejson.json").json()
 
