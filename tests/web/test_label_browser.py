@@ -44,15 +44,19 @@ def project_of(settings, tmp_path: Path, django_user_model, monkeypatch):
     manager = django_user_model.objects.create_user(username="mona", password="pw-mona-123456", is_staff=True)
     ana = django_user_model.objects.create_user(username="ana", password=PASSWORD)
 
-    def make(task_type: str, *, members: dict | None = None):
+    def make(task_type: str, *, members: dict | None = None, chip_size: int = CHIP):
+        chip_scene = scene
+        if chip_size != CHIP:  # one chip of that size
+            big = sentinel2_scene(tmp_path / "S2A_MSIL1C_20240612T103631_big.tif", size=chip_size, seed=5)
+            chip_scene = scene_ingest(path=big, sensor_name="sentinel2-l1c").scene
         project = services.project_create(
             name="Clouds over Toulouse" if task_type == "cloud-segmentation" else "Vehicles in Toulouse",
             task_type=task_type,
             classes=CLOUD_CLASSES if task_type == "cloud-segmentation" else VEHICLE_CLASSES,
             sensor_names=["sentinel2-l1c"],
-            scene_ids=[scene.pk],
+            scene_ids=[chip_scene.pk],
             created_by=manager,
-            chip_size=CHIP,
+            chip_size=chip_size,
             validation_fraction=0.0,
         )
         Membership.objects.create(project=project, user=ana, role="annotator")
@@ -181,6 +185,14 @@ def test_a_mask_painted_with_two_classes_and_erased_is_stored_pixel_for_pixel(
     for corner in [(40, 40), (60, 40), (60, 56), (40, 56), (40, 40)]:
         chip.click(*corner)
     expected[40:56, 40:60] = 2
+    # and drags a freehand lasso of "cloud" (key 2) around a square, released where it started
+    page.keyboard.press("2")
+    page.mouse.move(*chip.at(4, 44))
+    page.mouse.down()
+    for corner in [(20, 44), (20, 60), (4, 60), (4, 44.2)]:
+        page.mouse.move(*chip.at(*corner), steps=6)
+    page.mouse.up()
+    expected[44:60, 4:20] = 1
     screenshot(page, "label-mask.png", folder=tmp_path)
 
     # and submits with Enter
@@ -354,7 +366,7 @@ def test_the_prelabel_is_the_starting_point_and_an_expired_lease_is_said_plainly
     # and she corrects a corner to "shadow" (key 3) with the polygon, then submits
     page.keyboard.press("3")
     page.keyboard.press("l")
-    for corner in [(0, 0), (8, 0), (8, 8), (0, 8), (0, 0)]:
+    for corner in [(0.3, 0.3), (8, 0.3), (8, 8), (0.3, 8), (0.3, 0.3)]:  # inside the chip: snap to (0, 0)
         chip.click(*corner)
     page.keyboard.press("Enter")
     next_id = wait_for_next_task(page, task_id)
@@ -423,7 +435,7 @@ def test_review_mode_accepts_one_annotation_and_corrects_another_as_a_new_versio
     chip = Chip(page)
     page.keyboard.press("3")
     page.keyboard.press("l")
-    for corner in [(0, 0), (8, 0), (8, 8), (0, 8), (0, 0)]:
+    for corner in [(0.3, 0.3), (8, 0.3), (8, 8), (0.3, 8), (0.3, 0.3)]:  # inside the chip: snap to (0, 0)
         chip.click(*corner)
     page.keyboard.press("a")
     assert "save it as a correction" in page.locator("#status").inner_text()
@@ -466,4 +478,36 @@ def test_an_annotator_opening_review_mode_is_told_plainly(project_of, live_serve
     page.goto(f"{live_server.url}/projects/{project.pk}/review/")
     page.wait_for_function("() => document.getElementById('status').textContent.includes('only reviewers')")
     assert page.locator("#accept").is_disabled() and page.locator("a#mode-other").inner_text() == "Label"
+    assert page.problems == []
+
+
+def test_a_brush_stroke_across_a_512_px_chip_blocks_the_page_for_no_long_task(
+    project_of, live_server, browser, page
+):
+    # given a cloud project of one 512 px chip, on the page, long tasks (> 50 ms of busy main thread) recorded
+    project = project_of("cloud-segmentation", chip_size=512)
+    task_id = open_project(page, live_server.url, project)
+    page.evaluate(
+        "() => { window.longTasks = []; new PerformanceObserver((list) => "
+        "window.longTasks.push(...list.getEntries().map((e) => e.duration))).observe({ type: 'longtask' }); }"
+    )
+    box = page.locator(".chip-layer").bounding_box()
+    assert box["width"] >= 256  # several hundred screen pixels to cross
+
+    # when she drags the widest brush diagonally across the chip in 60 pointer moves
+    page.fill("#brush-size", "31")
+    page.mouse.move(box["x"] + 4, box["y"] + 4)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 4, box["y"] + box["height"] - 4, steps=60)
+    page.mouse.up()
+    page.wait_for_timeout(300)
+
+    # then no task kept the page busy long enough to show (loosely: shared CI cores), and the stroke is stored
+    long_tasks = page.evaluate("() => window.longTasks")
+    assert max(long_tasks, default=0) < 200, long_tasks
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#status.done")  # the only chip is done: nothing left to label
+    mask = stored_mask(task_id)
+    assert mask.shape == (512, 512)
+    assert mask[256, 256] == 0 and mask[8, 500] == 255 and 10_000 < int((mask == 0).sum()) < 40_000
     assert page.problems == []

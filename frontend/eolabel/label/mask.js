@@ -85,13 +85,19 @@ export class MaskEditor {
       this.stroke = { x, y };
       this.stamp(x, y);
     } else if (this.tool === "polygon") {
-      this.addVertex(exact);
+      // A click adds a polygon vertex; a drag draws a lasso, filled when the button is released.
+      this.layer.element.setPointerCapture(event.pointerId);
+      this.lasso = { points: [[exact.x, exact.y]], moved: false };
     } else if (this.tool === "superpixel") {
       this.fillSuperpixel(x, y);
     }
   }
 
   move(event) {
+    if (this.lasso) {
+      this.extendLasso(this.pixel(event).exact);
+      return;
+    }
     if (!this.stroke) return;
     const { x, y } = this.pixel(event);
     const dx = x - this.stroke.x;
@@ -104,6 +110,13 @@ export class MaskEditor {
   }
 
   up() {
+    if (this.lasso) {
+      const { points, moved } = this.lasso;
+      this.lasso = null;
+      if (moved && !this.drawingPolygon) this.fillLasso(points);
+      else this.addVertex({ x: points[0][0], y: points[0][1] });
+      return;
+    }
     if (!this.stroke) return;
     this.stroke = null;
     this.onChange();
@@ -131,6 +144,28 @@ export class MaskEditor {
     this.drawPreview();
   }
 
+  extendLasso(point) {
+    const points = this.lasso.points;
+    const [x0, y0] = points[0];
+    const [xl, yl] = points[points.length - 1];
+    if (Math.hypot(point.x - xl, point.y - yl) < 0.5) return;
+    points.push([point.x, point.y]);
+    if (Math.hypot(point.x - x0, point.y - y0) > 2) this.lasso.moved = true;
+    if (this.lasso.moved && !this.drawingPolygon) this.drawPreview(points);
+  }
+
+  // The lasso's pixels: those whose centres lie inside the freehand outline (closed back to its start).
+  fillLasso(points) {
+    this.drawPreview();
+    if (points.length < 3) return;
+    this.history.checkpoint();
+    fillPolygon(points, this.width, this.height, (x, y) => {
+      this.values[y * this.width + x] = this.cls;
+    });
+    this.schedule();
+    this.onChange();
+  }
+
   get drawingPolygon() {
     return this.vertices.length > 0;
   }
@@ -152,11 +187,11 @@ export class MaskEditor {
     this.onChange();
   }
 
-  drawPreview() {
+  drawPreview(points = this.vertices) {
     this.preview.replaceChildren();
-    if (!this.vertices.length) return;
+    if (!points.length) return;
     const line = document.createElementNS(SVG, "polyline");
-    line.setAttribute("points", this.vertices.map((v) => v.join(",")).join(" "));
+    line.setAttribute("points", points.map((v) => v.join(",")).join(" "));
     line.setAttribute("class", "polygon-line");
     this.preview.append(line);
   }
