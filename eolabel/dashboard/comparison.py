@@ -1,7 +1,10 @@
-"""Comparison maps: a model version's cloud prediction against a reference mask, in the scene's pixel grid.
+"""Comparison maps: a model version's cloud prediction against a reference mask (or against another model
+version), in the scene's pixel grid.
 
 The prediction is the version's pre-label masks (ranking.Prelabel) placed in their chip windows; pixels no
-pre-label covers are nodata. Both sides are merged to cloud / not cloud by class name (``cloud_values``),
+pre-label covers are nodata. With ``against_version`` the other version's mosaic plays the reference (so
+"omission" reads: that version says cloud, this one clear). Both sides are merged to cloud / not cloud by
+class name (``cloud_values``),
 then ``ml.metrics.comparison_raster`` gives the four-colour layer and ``ml.metrics.binary_cloud_scores`` the
 F2, omission and over-detection (commission) figures, over the pixels both sides cover."""
 
@@ -12,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import rasterio
+from django.db.models import Count, Q
 from django.urls import reverse
 from PIL import Image
 
@@ -123,12 +127,20 @@ def scene_comparison(
     scene: Scene,
     model_version: str,
     reference_name: str | None = None,
+    against_version: str | None = None,
     chip: Chip | None = None,
 ) -> Comparison:
-    """The comparison of the whole scene, or of one chip's window of it when ``chip`` is given."""
-    reference = mask_reference(scene=scene, name=reference_name)
+    """The comparison of the whole scene, or of one chip's window of it when ``chip`` is given, against the
+    scene's reference mask ``reference_name`` (default: the first by name) or, when given, against the
+    pre-labels of ``against_version``."""
     pred = prediction_mosaic(project=project, scene=scene, model_version=model_version)
-    ref = reference_array(reference=reference, scene=scene)
+    if against_version:
+        ref = prediction_mosaic(project=project, scene=scene, model_version=against_version)
+        ref_values = project_cloud_values(project)
+    else:
+        reference = mask_reference(scene=scene, name=reference_name)
+        ref = reference_array(reference=reference, scene=scene)
+        ref_values = reference_cloud_values(reference)
     bounds = scene.bounds
     if chip is not None:
         rows = slice(chip.row_off, chip.row_off + chip.height)
@@ -137,7 +149,7 @@ def scene_comparison(
         bounds = (chip.west, chip.south, chip.east, chip.north) if chip.west is not None else None
     valid = (pred != NODATA) & (ref != NODATA)
     pred_cloud = np.isin(pred, list(project_cloud_values(project)))
-    ref_cloud = np.isin(ref, list(reference_cloud_values(reference)))
+    ref_cloud = np.isin(ref, list(ref_values))
     scores = binary_cloud_scores(
         pred_cloud.astype(np.uint8),
         ref_cloud.astype(np.uint8),
@@ -158,7 +170,8 @@ def comparison_png(raster: np.ndarray) -> bytes:
 
 
 def comparison_options(*, project: Project) -> dict[str, Any]:
-    """What can be compared: model versions with mask pre-labels, and the project's scenes with reference masks."""
+    """What can be compared: model versions with mask pre-labels, and the project's scenes that have a reference
+    mask or pre-labels of at least two versions (``references`` may then be empty: compare versions)."""
     versions = sorted(
         set(
             Prelabel.objects.filter(project=project, mask_png__isnull=False)
@@ -166,8 +179,17 @@ def comparison_options(*, project: Project) -> dict[str, Any]:
             .distinct()
         )
     )
+    with_versions = {
+        scene_id
+        for scene_id, n in Prelabel.objects.filter(project=project, mask_png__isnull=False)
+        .order_by()
+        .values_list("chip__scene_id")
+        .annotate(n=Count("model_version", distinct=True))
+        if n >= 2
+    }
     scenes = []
-    for scene in project.scenes.filter(references__kind=ReferenceLayer.Kind.MASK).distinct().order_by("name"):
+    comparable = Q(references__kind=ReferenceLayer.Kind.MASK) | Q(pk__in=with_versions)
+    for scene in project.scenes.filter(comparable).distinct().order_by("name"):
         names = list(
             scene.references.filter(kind=ReferenceLayer.Kind.MASK)
             .order_by("name")

@@ -16,6 +16,7 @@ api_patterns = [
     path(P + "loop", views.LoopApi.as_view(), name="loop"),
     path(P + "models", views.ModelsApi.as_view(), name="models"),
     path(P + "uncertainty", views.UncertaintyApi.as_view(), name="uncertainty"),
+    path(P + "uncertainty/scenes", views.UncertaintyScenesApi.as_view(), name="uncertainty-scenes"),
     path(P + "comparison", views.ComparisonOptionsApi.as_view(), name="comparison"),
     path(
         P + "comparison/scenes/<int:scene_id>",

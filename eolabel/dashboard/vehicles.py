@@ -22,6 +22,7 @@ from eolabel.archive.paths import archive_resolve
 from eolabel.dashboard.models import AreaOfInterest
 from eolabel.labelling.models import Project
 from eolabel.ranking.models import Prelabel
+from ml.metrics import count_errors
 from ml.simulate.data import read_vehicle_boxes
 
 
@@ -139,6 +140,31 @@ def counts_json(rows: list[CountRow]) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+def count_errors_per_area(rows: list[CountRow]) -> list[dict[str, Any]]:
+    """Per area, the model's counts against the reference counts over the dates that have both, with
+    ``ml.metrics.count_errors`` (MAE, MAPE and mean signed error, one unit per acquisition)."""
+    by_area: dict[str, tuple[list[int], list[int]]] = {}
+    for r in rows:
+        if r.predicted is None or r.reference is None:
+            continue
+        pred, true = by_area.setdefault(r.area, ([], []))
+        pred.append(r.predicted)
+        true.append(r.reference)
+    out = []
+    for area, (pred, true) in by_area.items():
+        errors = count_errors(pred, true)
+        out.append(
+            {
+                "area": area,
+                "dates": errors.n,
+                "mae": errors.mae,
+                "mape": None if np.isnan(errors.mape) else errors.mape,
+                "bias": errors.bias,
+            }
+        )
+    return out
 
 
 def counts_csv(rows: list[CountRow]) -> str:

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from eolabel.archive.models import Chip
-from eolabel.dashboard import comparison, selectors, services, vehicles
+from eolabel.dashboard import comparison, learning, loop, selectors, services, uncertainty, vehicles
 from eolabel.labelling.errors import NotFound
 from eolabel.labelling.permissions import Action, project_access, role_allows
 from eolabel.labelling.selectors import project_list_for
@@ -78,7 +78,7 @@ class LoopApi(LabellingApi):
     )
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_access(user=request.user, project_id=project_id, action=Action.VIEW)
-        return Response(selectors.dashboard_loop(project=project))
+        return Response(loop.dashboard_loop(project=project))
 
 
 class ModelsApi(LabellingApi):
@@ -87,15 +87,32 @@ class ModelsApi(LabellingApi):
     )
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_access(user=request.user, project_id=project_id, action=Action.VIEW)
-        return Response(selectors.dashboard_models(project=project))
+        return Response(learning.dashboard_models(project=project))
 
 
 class UncertaintyApi(LabellingApi):
-    @extend_schema(responses=JSON, summary="Chip scores of the current model version as GeoJSON rectangles")
+    @extend_schema(
+        responses=JSON,
+        summary="Chip scores of a model version (default: current) as GeoJSON rectangles; ?scene=<id> for one",
+    )
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_access(user=request.user, project_id=project_id, action=Action.VIEW)
         version = request.query_params.get("model_version") or None
-        return Response(selectors.uncertainty_geojson(project=project, model_version=version))
+        scene = None
+        if request.query_params.get("scene"):
+            scene = project.scenes.filter(pk=_int(request.query_params["scene"], "scene")).first()
+            if scene is None:
+                raise NotFound("no such scene in this project")
+        return Response(uncertainty.uncertainty_geojson(project=project, model_version=version, scene=scene))
+
+
+class UncertaintyScenesApi(LabellingApi):
+    @extend_schema(responses=JSON, summary="Per scene: chips scored, mean and max score, most doubtful first")
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = project_access(user=request.user, project_id=project_id, action=Action.VIEW)
+        version = request.query_params.get("model_version") or project.current_model_version
+        rows = uncertainty.uncertainty_scenes(project=project, model_version=version)
+        return Response({"model_version": version or None, "scenes": rows})
 
 
 class ComparisonOptionsApi(LabellingApi):
@@ -123,6 +140,7 @@ def _comparison(request: Request, project_id: int, scene_id: int) -> comparison.
         scene=scene,
         model_version=version,
         reference_name=request.query_params.get("reference") or None,
+        against_version=request.query_params.get("against") or None,
         chip=chip,
     )
 
@@ -186,7 +204,13 @@ class VehicleCountsApi(LabellingApi):
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = project_access(user=request.user, project_id=project_id, action=Action.VIEW)
         rows = vehicles.vehicle_counts(project=project)
-        return Response({"model_version": project.current_model_version, "rows": vehicles.counts_json(rows)})
+        return Response(
+            {
+                "model_version": project.current_model_version,
+                "rows": vehicles.counts_json(rows),
+                "errors": vehicles.count_errors_per_area(rows),
+            }
+        )
 
 
 class VehicleCountsCsvApi(LabellingApi):

@@ -141,3 +141,50 @@ def test_comparison_options_list_versions_and_reference_scenes(world):
     assert [s["id"] for s in body["scenes"]] == [world["scene"].pk]
     assert body["scenes"][0]["references"] == ["ground-truth"]
     assert body["cloud_classes"] == ["cloud"]
+
+
+def test_one_version_against_another(world):
+    # given a second version's pre-labels (project classes): top-left cloud in columns 0-7 only, top-right all
+    # cloud, bottom-right all cloud, bottom-left none
+    project, scene = world["project"], world["scene"]
+    top_left = np.zeros((32, 32), dtype=np.uint8)
+    top_left[:, 0:8] = 1
+    prelabel_mask(project, chip_at(scene, 0, 0), top_left, "v2-test")
+    prelabel_mask(project, chip_at(scene, 32, 0), np.ones((32, 32), dtype=np.uint8), "v2-test")
+    prelabel_mask(project, chip_at(scene, 32, 32), np.ones((32, 32), dtype=np.uint8), "v2-test")
+    # when v1 is compared against v2 (only the top chips are covered by both)
+    result = scene_comparison(project=project, scene=scene, model_version=V1, against_version="v2-test")
+    # then TP 256, FP 768, FN 1024: F2 = 1280 / 6144, omission 0.8, over-detection 0.75
+    counts = result.counts()
+    assert counts["cloud, agreed"] == 256 and counts["nodata"] == 2048
+    assert counts["omission (reference cloud, model clear)"] == 1024
+    assert counts["over-detection (model cloud, reference clear)"] == 768
+    figures = result.figures()
+    assert figures["f2"] == pytest.approx(1280 / 6144)
+    assert (figures["omission"], figures["over_detection"]) == (pytest.approx(0.8), pytest.approx(0.75))
+    # and they are ml.metrics' own on the hand-built arrays
+    pred = np.full((64, 64), 255, dtype=np.uint8)
+    pred[0:32, 0:32], pred[0:32, 32:64], pred[32:64, 0:32] = 1, 0, 2
+    other = np.full((64, 64), 255, dtype=np.uint8)
+    other[0:32, 0:32], other[0:32, 32:64], other[32:64, 32:64] = top_left, 1, 1
+    valid = (pred != 255) & (other != 255)
+    expected = binary_cloud_scores(
+        (pred == 1).astype(np.uint8), (other == 1).astype(np.uint8), cloud_classes=(1,), valid=valid
+    )
+    assert result.scores == pytest.approx(expected, nan_ok=True)
+    np.testing.assert_array_equal(result.raster, comparison_raster(pred == 1, other == 1, valid=valid))
+    # and the API gives the same through ?against=
+    base = f"/api/projects/{project.pk}/dashboard/comparison/scenes/{scene.pk}"
+    body = client_for(world["manager"]).get(f"{base}?model_version={V1}&against=v2-test").json()
+    assert body["f2"] == pytest.approx(1280 / 6144) and body["over_detection"] == pytest.approx(0.75)
+    assert client_for(world["manager"]).get(f"{base}?model_version={V1}&against=nope").status_code == 404
+
+
+def test_a_scene_with_two_versions_and_no_reference_can_be_compared(world):
+    bare = georeferenced_scene()
+    project2 = make_project(manager=world["manager"], scenes=[bare], chip_size=32)
+    for version in ("a", "b"):
+        prelabel_mask(project2, chip_at(bare, 0, 0), np.zeros((32, 32), dtype=np.uint8), version)
+    body = client_for(world["manager"]).get(f"/api/projects/{project2.pk}/dashboard/comparison").json()
+    assert [(s["id"], s["references"]) for s in body["scenes"]] == [(bare.pk, [])]
+    assert body["model_versions"] == ["a", "b"]

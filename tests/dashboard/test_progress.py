@@ -1,4 +1,5 @@
-"""Progress figures, the loop and models panels, the uncertainty layer, and who sees what."""
+"""Progress figures, the uncertainty layer, the pages, and who sees what (the loop and models panels are in
+test_loop.py and test_learning.py)."""
 
 from datetime import timedelta
 
@@ -6,9 +7,9 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from eolabel.dashboard.selectors import dashboard_progress, simulation_curves
+from eolabel.dashboard.selectors import dashboard_progress
 from eolabel.labelling.models import Lease
-from tests.dashboard.world import annotate, chip_at, georeferenced_scene, job, model_version, scores
+from tests.dashboard.world import annotate, chip_at, georeferenced_scene, model_version, scores
 from tests.labelling.factories import add_member, client_for, make_project, make_user
 
 pytestmark = pytest.mark.django_db
@@ -29,8 +30,8 @@ def world():
     # chip (0,0): ann all clear, bob half cloud -> 50 % pixel agreement for both
     annotate(project, chip_at(scene, 0, 0), ann, array=zeros, seconds=10, created=now - timedelta(hours=2))
     annotate(project, chip_at(scene, 0, 0), bob, array=half, seconds=30, created=now - timedelta(hours=2))
-    # chip (32,0): ann alone, edited by the reviewer; chip (0,32): ann, 30 hours ago (outside the histogram)
-    annotate(project, chip_at(scene, 32, 0), ann, array=zeros, seconds=20, created=now, editor=rev)
+    # chip (32,0): ann alone, accepted by the reviewer; chip (0,32): ann, 30 hours ago (outside the histogram)
+    annotate(project, chip_at(scene, 32, 0), ann, array=zeros, seconds=20, created=now, reviewer=rev)
     annotate(project, chip_at(scene, 0, 32), ann, array=zeros, seconds=50, created=now - timedelta(hours=30))
     pc = project.project_chips.get(chip=chip_at(scene, 32, 32))
     Lease.objects.create(
@@ -51,10 +52,12 @@ def test_progress_figures_for_a_manager(world):
         project=world["project"], user=world["mia"], role="manager", now=world["now"]
     )
     assert (summary.chips, summary.labelled, summary.reviewed, summary.leases_held) == (4, 3, 1, 1)
-    assert summary.annotations == 4 and summary.queue_depth == 3
+    assert summary.annotations == 4 and summary.queue_depth == 3 and summary.scope == "project"
+    assert summary.per_hour == pytest.approx(3 / 24) and summary.last_hour == 1
     rows = {r.username: r for r in summary.annotators}
     assert set(rows) == {"ann", "bob", "mia"}  # the reviewer annotated nothing: no row
     assert rows["ann"].labels == 3 and rows["ann"].median_seconds == 20
+    assert rows["ann"].reviewed == 1 and rows["ann"].last_24h == 2 and rows["bob"].reviewed == 0
     assert rows["ann"].agreement == pytest.approx(0.5) and rows["ann"].shared_chips == 1
     assert rows["bob"].agreement == pytest.approx(0.5) and rows["bob"].leases_held == 1
     assert rows["mia"].labels == 0 and rows["mia"].agreement is None
@@ -62,10 +65,25 @@ def test_progress_figures_for_a_manager(world):
     assert len(counts) == 24 and sum(counts) == 3 and counts[-1] == 1 and counts[-3] == 2
 
 
+def test_a_review_decision_not_an_edit_makes_a_chip_reviewed(world):
+    # given a correction-free edit by someone else (updated_by) on a chip nobody reviewed
+    project = world["project"]
+    annotation = project.annotations.get(project_chip__chip=chip_at(world["scene"], 0, 32))
+    annotation.updated_by = world["rev"]
+    annotation.save(update_fields=["updated_by"])
+    # then it does not count as reviewed: only the accepted chip does
+    summary = dashboard_progress(project=project, user=world["mia"], role="manager", now=world["now"])
+    assert summary.reviewed == 1
+
+
 def test_an_annotator_sees_only_their_own_row_and_histogram(world):
     body = client_for(world["bob"]).get(f"/api/projects/{world['project'].pk}/dashboard/progress").json()
     assert [r["username"] for r in body["annotators"]] == ["bob"]
     assert sum(b["count"] for b in body["hourly"]) == 1
+    # and their own annotation count and rate, with the project's progress unchanged
+    assert body["scope"] == "own" and body["annotations"] == 1 and body["per_hour"] == pytest.approx(1 / 24)
+    assert (body["chips"], body["labelled"], body["reviewed"]) == (4, 3, 1)
+    assert [r["user_id"] for r in body["annotators"]] == [world["bob"].pk]
     reviewer = client_for(world["rev"]).get(f"/api/projects/{world['project'].pk}/dashboard/progress").json()
     assert {r["username"] for r in reviewer["annotators"]} == {"ann", "bob", "mia"}
 
@@ -82,6 +100,7 @@ def test_no_role_is_404_everywhere(world):
                 "loop",
                 "models",
                 "uncertainty",
+                "uncertainty/scenes",
                 "comparison",
                 "areas",
                 "vehicle-counts",
@@ -91,56 +110,6 @@ def test_no_role_is_404_everywhere(world):
     ):
         assert stranger.get(url).status_code == 404, url
     assert stranger.post(f"/api/projects/{pk}/training/retrain").status_code == 404
-
-
-def test_annotator_cannot_retrain_or_rescore(world):
-    client = client_for(world["ann"])
-    pk = world["project"].pk
-    assert client.post(f"/api/projects/{pk}/training/retrain").status_code == 403
-    assert client.post(f"/api/projects/{pk}/training/score").status_code == 403
-
-
-def test_loop_reports_the_active_job_history_and_policy(world):
-    project = world["project"]
-    job(project, state="failed", progress=0.4, log="epoch 1\nboom")
-    running = job(project, state="running", progress=0.35, log="epoch 1 loss 0.7")
-    body = client_for(world["ann"]).get(f"/api/projects/{project.pk}/dashboard/loop").json()
-    assert body["active"]["id"] == running.pk and body["active"]["progress"] == pytest.approx(0.35)
-    assert [j["state"] for j in body["jobs"]] == ["running", "failed"] and body["jobs"][1]["log"].endswith(
-        "boom"
-    )
-    assert body["policy"]["retrain_every_n"] == project.retrain_every_n
-    assert body["policy"]["training_annotations"] == 4
-
-
-def test_models_table_curve_and_simulation(world, tmp_path, settings):
-    project = world["project"]
-    model_version(project, 1, size=8, metric=0.5, promoted=True)
-    model_version(project, 2, size=16, metric=0.7, promoted=True)
-    model_version(project, 3, size=24, metric=0.6)
-    project.current_model_version = f"project-{project.pk}/v2"
-    project.save()
-    sim = tmp_path / "sim.csv"
-    sim.write_text(
-        "task,strategy,seed,round,n_labelled,f2\ncloud,random,0,0,8,0.4\ncloud,random,1,0,8,0.6\ncloud,entropy,0,0,8,0.7\n"
-    )
-    settings.EOLABEL_DASHBOARD_SIMULATION_CSV = sim
-    body = client_for(world["ann"]).get(f"/api/projects/{project.pk}/dashboard/models").json()
-    assert [v["version"].rsplit("/", 1)[1] for v in body["versions"]] == ["v3", "v2", "v1"]
-    assert [v["current"] for v in body["versions"]] == [False, True, False]
-    assert [(p["n_labels"], p["value"]) for p in body["curve"]] == [(8, 0.5), (16, 0.7), (24, 0.6)]
-    assert body["simulation"] == {
-        "entropy": [{"n_labels": 8, "value": 0.7}],
-        "random": [{"n_labels": 8, "value": 0.5}],
-    }
-
-
-def test_the_repository_simulation_csv_gives_a_random_curve():
-    curves = simulation_curves(metric="f2")
-    if not curves:
-        pytest.skip("docs/figures/al-cloud-binary.csv is not in this checkout")
-    assert "random" in curves and all(0 <= p["value"] <= 1 for p in curves["random"])
-    assert [p["n_labels"] for p in curves["random"]] == sorted(p["n_labels"] for p in curves["random"])
 
 
 def test_uncertainty_layer_is_the_current_versions_scores(world):
@@ -158,6 +127,33 @@ def test_uncertainty_layer_is_the_current_versions_scores(world):
     }
     ring = body["features"][0]["geometry"]["coordinates"][0]
     assert ring[0] == [chips[0].west, chips[0].south]
+
+
+def test_uncertainty_scene_by_scene(world):
+    # given a project of two scenes, the second one's chips scored higher on average
+    first, other = georeferenced_scene(), georeferenced_scene()
+    project = make_project(manager=world["mia"], scenes=[first, other], chip_size=32)
+    add_member(project, world["ann"], "annotator")
+    a = [chip_at(first, c, 0) for c in (0, 32)]
+    b = [chip_at(other, c, 0) for c in (0, 32)]
+    scores(project, "cur", {a[0].pk: 0.2, a[1].pk: 0.4, b[0].pk: 0.9, b[1].pk: 0.5})
+    project.current_model_version = "cur"
+    project.save()
+    client = client_for(world["ann"])
+    base = f"/api/projects/{project.pk}/dashboard/uncertainty"
+    # when the scenes table and one scene's layer are asked for
+    table = client.get(f"{base}/scenes").json()
+    layer = client.get(f"{base}?scene={other.pk}").json()
+    # then the most doubtful scene comes first, with its mean and max, and the layer is that scene's chips only
+    assert [(r["id"], r["chips_scored"]) for r in table["scenes"]] == [(other.pk, 2), (first.pk, 2)]
+    assert table["scenes"][0]["mean_score"] == pytest.approx(0.7) and table["scenes"][0]["max_score"] == 0.9
+    assert table["scenes"][1]["mean_score"] == pytest.approx(0.3)
+    assert sorted(f["properties"]["chip"] for f in layer["features"]) == sorted(c.pk for c in b)
+    assert layer["scene"] == other.pk and layer["score_range"] == [0.5, 0.9]
+    # and a scene outside the project is a 404, a malformed id a 400
+    outside = georeferenced_scene()
+    assert client.get(f"{base}?scene={outside.pk}").status_code == 404
+    assert client.get(f"{base}?scene=abc").status_code == 400
 
 
 def test_pages_render_with_data(world):

@@ -13,6 +13,7 @@ import io
 import pytest
 
 from eolabel.dashboard.vehicles import vehicle_counts
+from ml.metrics import count_errors
 from tests.dashboard.world import (
     chip_at,
     georeferenced_scene,
@@ -132,3 +133,29 @@ def test_annotator_cannot_create_an_area_but_can_read_them(world):
     client = client_for(ann)
     assert create_area(client, world["project"], world["ring"]).status_code == 403
     assert client.get(f"/api/projects/{world['project'].pk}/dashboard/areas").json()["features"] == []
+
+
+def test_count_errors_per_area_are_ml_metrics_own(world):
+    # given a second area holding the whole of both scenes' top-left chip (pixels 0..32)
+    client = client_for(world["manager"])
+    create_area(client, world["project"], world["ring"])
+    whole = [list(pixel_lonlat(c, r)) for c, r in ((0, 0), (32, 0), (32, 32), (0, 32), (0, 0))]
+    create_area(client, world["project"], whole, name="depot")
+    rows = vehicle_counts(project=world["project"])
+    # depot, June 3: model (5,5) (15,18) (25,5) in -> 3; reference (10,10) (30,30) in -> 2
+    assert [(r.area, r.date.isoformat(), r.predicted, r.reference) for r in rows] == [
+        ("car park", "2024-06-03", 2, 1),
+        ("car park", "2024-06-09", 1, None),
+        ("depot", "2024-06-03", 3, 2),
+        ("depot", "2024-06-09", 1, None),
+    ]
+    # when the API reports the errors of the model's counts against the reference's
+    errors = client.get(f"/api/projects/{world['project'].pk}/dashboard/vehicle-counts").json()["errors"]
+    # then they are ml.metrics.count_errors over the dates with both (June 3 only)
+    assert errors == [
+        {"area": "car park", "dates": 1, "mae": 1.0, "mape": 100.0, "bias": 1.0},
+        {"area": "depot", "dates": 1, "mae": 1.0, "mape": 50.0, "bias": 1.0},
+    ]
+    expected = count_errors([2, 3], [1, 2], groups=["car park", "depot"])
+    assert expected.mae == 1.0 and expected.mape == pytest.approx(75.0)
+    assert sum(e["mape"] for e in errors) / 2 == pytest.approx(expected.mape)

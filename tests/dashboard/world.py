@@ -97,9 +97,19 @@ def reference_boxes(
 
 
 def annotate(
-    project: Project, chip: Chip, user, *, array=None, boxes=None, seconds=10.0, created=None, editor=None
+    project: Project,
+    chip: Chip,
+    user,
+    *,
+    array=None,
+    boxes=None,
+    seconds=10.0,
+    created=None,
+    editor=None,
+    reviewer=None,
 ):
-    """An annotation written directly (with its lease), ``created`` defaulting to now."""
+    """An annotation written directly (with its lease), ``created`` defaulting to now; ``reviewer`` accepts it
+    (``editor`` too, when given, as a correction)."""
     pc = ProjectChip.objects.get(project=project, chip=chip)
     moment = created or timezone.now()
     lease = Lease.objects.create(
@@ -128,6 +138,13 @@ def annotate(
         updated=moment,
     )
     Annotation.objects.filter(pk=annotation.pk).update(created=moment)
+    if reviewer is not None:
+        Annotation.objects.filter(pk=annotation.pk).update(
+            review_state="corrected" if editor is not None else "accepted",
+            reviewed_by=reviewer,
+            reviewed_at=moment,
+            reviewed_version=1,
+        )
     return annotation
 
 
@@ -159,6 +176,7 @@ def job(
         progress=progress,
         log=log,
         message=f"{state} at {progress:.0%}",
+        heartbeat=timezone.now() if state == "running" else None,
     )
 
 

@@ -16,6 +16,12 @@ function rampColour(value, [low, high]) {
   return RAMP[Math.min(RAMP.length - 1, Math.max(0, Math.floor(t * RAMP.length)))];
 }
 
+// Styles go through the CSSOM: the page's Content-Security-Policy (style-src 'self') refuses style attributes.
+export function paint(element, styles) {
+  Object.assign(element.style, styles);
+  return element;
+}
+
 function csrf() {
   return document.querySelector("input[name=csrfmiddlewaretoken]")?.value || "";
 }
@@ -43,25 +49,57 @@ export function dashboardMap(root, { onError }) {
   };
 
   async function uncertainty() {
-    const data = await getJson(root.dataset.uncertaintyUrl);
-    const range = data.score_range || [0, 1];
-    if (!map.getPane("uncertainty")) map.createPane("uncertainty").style.zIndex = 350; // over imagery, under comparisons
-    const layer = L.geoJSON(data, {
-      pane: "uncertainty",
-      style: (f) => ({ color: "#ffffff", weight: 0.5, fillColor: rampColour(f.properties.score, range), fillOpacity: 0.45 }),
-      onEachFeature: (f, l) => l.bindTooltip(`chip ${f.properties.chip}: score ${f.properties.score.toFixed(3)}`),
-    });
     const toggle = document.getElementById("layer-uncertainty");
-    const sync = () => (toggle.checked ? layer.addTo(map) : layer.remove());
+    const select = document.getElementById("unc-scene");
+    const summary = await getJson(root.dataset.uncertaintyScenesUrl);
+    select.replaceChildren(h("option", { value: "" }, "all scenes"), ...summary.scenes.map((s) => h("option", { value: s.id }, s.name)));
+    if (!map.getPane("uncertainty")) map.createPane("uncertainty").style.zIndex = 350; // over imagery, under comparisons
+    let layer = null;
+    const sync = () => layer && (toggle.checked ? layer.addTo(map) : layer.remove());
     toggle.addEventListener("change", sync);
-    sync();
-    if (data.features.length) grow(layer.getBounds());
-    panels.uncertainty.replaceChildren(
-      h("h3", {}, "Uncertainty"),
-      data.model_version
-        ? h("div", {}, h("p", { className: "muted" }, `${data.features.length} chips scored by ${data.model_version}`), h("div", { className: "ramp" }, ...RAMP.map((c) => h("span", { style: `background:${c}` }))), h("div", { className: "ramp-labels" }, h("span", {}, range[0].toFixed(2)), h("span", {}, "score"), h("span", {}, range[1].toFixed(2))))
-        : h("p", { className: "muted" }, "No model has scored this project yet."),
-    );
+    const table = () =>
+      h(
+        "table",
+        { className: "data compact", "data-testid": "uncertainty-scenes" },
+        h("thead", {}, h("tr", {}, h("th", {}, "Scene"), h("th", { className: "num" }, "chips"), h("th", { className: "num" }, "mean"), h("th", { className: "num" }, "max"))),
+        h(
+          "tbody",
+          {},
+          ...summary.scenes.map((s) =>
+            h("tr", { className: String(s.id) === select.value ? "current" : "", onClick: () => { select.value = s.id; show().catch(onError); } }, h("td", {}, s.name), h("td", { className: "num" }, s.chips_scored), h("td", { className: "num" }, s.mean_score.toFixed(3)), h("td", { className: "num" }, s.max_score.toFixed(3))),
+          ),
+        ),
+      );
+    const show = async () => {
+      const data = await getJson(root.dataset.uncertaintyUrl, { scene: select.value });
+      const range = data.score_range || [0, 1];
+      if (layer) layer.remove();
+      layer = L.geoJSON(data, {
+        pane: "uncertainty",
+        style: (f) => ({ color: "#ffffff", weight: 0.5, fillColor: rampColour(f.properties.score, range), fillOpacity: 0.45 }),
+        onEachFeature: (f, l) => l.bindTooltip(`chip ${f.properties.chip}: score ${f.properties.score.toFixed(3)}`),
+      });
+      sync();
+      if (data.features.length) {
+        if (select.value) map.fitBounds(layer.getBounds(), { padding: [16, 16] });
+        else grow(layer.getBounds());
+      }
+      panels.uncertainty.replaceChildren(
+        h("h3", {}, "Uncertainty"),
+        data.model_version
+          ? h(
+              "div",
+              {},
+              h("p", { className: "muted" }, `${data.features.length} chips scored by ${data.model_version}`),
+              h("div", { className: "ramp" }, ...RAMP.map((c) => paint(h("span"), { background: c }))),
+              h("div", { className: "ramp-labels" }, h("span", {}, range[0].toFixed(2)), h("span", {}, "score"), h("span", {}, range[1].toFixed(2))),
+              summary.scenes.length ? table() : null,
+            )
+          : h("p", { className: "muted" }, "No model has scored this project yet."),
+      );
+    };
+    select.addEventListener("change", () => show().catch(onError));
+    await show();
   }
 
   async function comparison() {
@@ -69,9 +107,15 @@ export function dashboardMap(root, { onError }) {
     const [version, scene, reference] = ["cmp-version", "cmp-scene", "cmp-reference"].map((id) => document.getElementById(id));
     version.replaceChildren(...options.model_versions.map((v) => h("option", { value: v, selected: v === options.current_model_version }, v)));
     scene.replaceChildren(...options.scenes.map((s) => h("option", { value: s.id }, s.name)));
+    // The other side: a reference mask of the scene ("reference:<name>") or another version ("version:<id>").
     const fillReferences = () => {
       const chosen = options.scenes.find((s) => String(s.id) === scene.value);
-      reference.replaceChildren(...(chosen ? chosen.references : []).map((r) => h("option", { value: r }, r)));
+      const previous = reference.value;
+      reference.replaceChildren(
+        ...(chosen ? chosen.references : []).map((r) => h("option", { value: `reference:${r}` }, r)),
+        ...options.model_versions.filter((v) => v !== version.value).map((v) => h("option", { value: `version:${v}` }, `model ${v}`)),
+      );
+      if ([...reference.options].some((o) => o.value === previous)) reference.value = previous;
     };
     fillReferences();
     let overlay = null;
@@ -85,12 +129,13 @@ export function dashboardMap(root, { onError }) {
       imagery = L.tileLayer(tilejson.tiles[0], { bounds: lonLatBounds(tilejson.bounds), maxNativeZoom: tilejson.maxzoom, maxZoom: 22, className: "scene-tiles" }).addTo(map);
     };
     const show = async () => {
-      if (!version.value || !scene.value) {
+      if (!version.value || !scene.value || !reference.value) {
         panels.comparison.replaceChildren(h("h3", {}, "Comparison"), h("p", { className: "muted" }, "Needs a model version with mask pre-labels and a scene with a reference mask."));
         return;
       }
       const base = `${root.dataset.comparisonUrl}/scenes/${scene.value}`;
-      const query = new URLSearchParams({ model_version: version.value, reference: reference.value });
+      const [side, name] = [reference.value.slice(0, reference.value.indexOf(":")), reference.value.slice(reference.value.indexOf(":") + 1)];
+      const query = new URLSearchParams({ model_version: version.value, [side === "version" ? "against" : "reference"]: name });
       const figures = await getJson(`${base}?${query}`);
       await showImagery(options.scenes.find((s) => String(s.id) === scene.value));
       if (overlay) overlay.remove();
@@ -100,13 +145,16 @@ export function dashboardMap(root, { onError }) {
         grow(bounds);
       }
       panels.comparison.replaceChildren(
-        h("h3", {}, "Comparison with ", reference.value),
+        h("h3", {}, `${version.value} against `, side === "version" ? `model ${name}` : name),
         h("dl", { className: "figures", "data-testid": "comparison-figures" }, h("dt", {}, "F2"), h("dd", {}, figures.f2 === null ? "–" : figures.f2.toFixed(3)), h("dt", {}, "Omission"), h("dd", {}, pct(figures.omission)), h("dt", {}, "Over-detection"), h("dd", {}, pct(figures.over_detection)), h("dt", {}, "Pixels compared"), h("dd", {}, Object.entries(figures.counts).filter(([k]) => k !== "nodata").reduce((a, [, n]) => a + n, 0))),
-        h("ul", { className: "legend" }, ...options.legend.map((item) => h("li", {}, h("span", { className: "swatch", style: `background:rgba(${item.rgba.slice(0, 3).join(",")},${Math.max(item.rgba[3], 60) / 255});border:1px solid #9aa5b1` }), item.label))),
+        h("ul", { className: "legend" }, ...options.legend.map((item) => h("li", {}, paint(h("span", { className: "swatch" }), { background: `rgba(${item.rgba.slice(0, 3).join(",")},${Math.max(item.rgba[3], 60) / 255})`, border: "1px solid #9aa5b1" }), item.label))),
       );
     };
     const safeShow = () => show().catch(onError);
-    version.addEventListener("change", safeShow);
+    version.addEventListener("change", () => {
+      fillReferences();
+      safeShow();
+    });
     reference.addEventListener("change", safeShow);
     scene.addEventListener("change", () => {
       fillReferences();

@@ -4,6 +4,7 @@
 import { getJson } from "../api.js";
 import { clear, h } from "../dom.js";
 import { barChart, lineChart } from "./charts.js";
+import { paint } from "./map.js";
 
 const pct = (v) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(1)} %`);
 const num = (v, digits = 1) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits));
@@ -14,22 +15,24 @@ export async function loadProgress(root) {
   const stats = document.getElementById("stats");
   const card = (label, value, note) =>
     h("div", { className: "stat" }, h("span", { className: "stat-value" }, value), h("span", { className: "stat-label" }, label), note ? h("span", { className: "stat-note" }, note) : null);
+  const own = data.scope === "own";
   stats.replaceChildren(
     card("chips labelled", `${data.labelled} / ${data.chips}`, `${pct(data.chips ? data.labelled / data.chips : null)}`),
-    card("reviewed", data.reviewed, "edited by a reviewer"),
+    card("reviewed", data.reviewed, "chips accepted or corrected"),
     card("done", data.done, `overlap ${data.overlap}`),
     card("queue depth", data.queue_depth, "chips available"),
     card("leases held", data.leases_held),
-    card("annotations", data.annotations),
+    card(own ? "your annotations" : "annotations", data.annotations),
+    card(own ? "your annotations / hour" : "annotations / hour", num(data.per_hour), `24 h mean; ${data.last_hour} in the last hour`),
   );
   stats.removeAttribute("aria-busy");
   const body = clear(document.querySelector("#annotators tbody"));
   for (const row of data.annotators) {
     body.append(
-      h("tr", {}, h("td", {}, row.username, h("span", { className: "muted role" }, ` ${row.role}`)), h("td", { className: "num" }, row.labels), h("td", { className: "num" }, num(row.median_seconds)), h("td", { className: "num", title: `${row.shared_chips} shared chips` }, pct(row.agreement)), h("td", { className: "num" }, row.leases_held)),
+      h("tr", {}, h("td", {}, row.username, h("span", { className: "muted role" }, ` ${row.role}`)), h("td", { className: "num" }, row.labels), h("td", { className: "num" }, row.reviewed), h("td", { className: "num" }, row.last_24h), h("td", { className: "num" }, num(row.median_seconds)), h("td", { className: "num", title: `${row.shared_chips} shared chips` }, pct(row.agreement)), h("td", { className: "num" }, row.leases_held)),
     );
   }
-  if (!data.annotators.length) body.append(h("tr", {}, h("td", { colspan: 5, className: "muted" }, "No annotations yet.")));
+  if (!data.annotators.length) body.append(h("tr", {}, h("td", { colspan: 7, className: "muted" }, "No annotations yet.")));
   barChart(document.getElementById("hourly"), {
     values: data.hourly.map((b) => b.count),
     labels: data.hourly.map((b) => `${b.hour.slice(11, 13)}h`),
@@ -37,24 +40,45 @@ export async function loadProgress(root) {
   });
 }
 
+const WORKER = {
+  idle: () => "idle: no job queued or running",
+  waiting: (w) => `no worker has taken the queued job yet (${Math.round(w.waiting_s)} s)`,
+  running: (w) => `working, heartbeat ${Math.round(w.heartbeat_age_s)} s ago`,
+  silent: (w) => `silent: no heartbeat for ${w.heartbeat_age_s === null ? "ever" : `${Math.round(w.heartbeat_age_s)} s`} (the reaper re-queues after ${w.stale_after_s} s)`,
+};
+
+function progressBar(fraction, live) {
+  const bar = paint(h("div", { className: `progress-bar${live ? " live" : ""}` }), { width: `${(fraction * 100).toFixed(1)}%` });
+  return h("div", { className: "progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": Math.round(fraction * 100) }, bar);
+}
+
+// The loop panel; the returned poll() re-reads the API every 3 s while a job is active, every 20 s otherwise,
+// and calls onFinished when a job that was active has ended.
 export function loopPanel(root, onFinished) {
   let timer = null;
+  let wasActive = false;
   const render = (data) => {
     const status = document.getElementById("job-status");
     const job = data.active || data.jobs[0];
-    if (!job) status.replaceChildren(h("p", { className: "muted" }, "No training job yet."));
+    const worker = h("p", { className: `worker worker-${data.worker.state}`, "data-testid": "worker-status" }, h("strong", {}, "Worker: "), WORKER[data.worker.state](data.worker));
+    const pass = data.scoring_pass;
+    const scoring = pass ? [h("p", { className: "muted" }, `scoring pass of ${pass.model_version}: ${pass.chunks_done} / ${pass.chunks_total} chunks`), progressBar(pass.chunks_total ? pass.chunks_done / pass.chunks_total : 0, true)] : [];
+    if (!job) status.replaceChildren(worker, h("p", { className: "muted" }, "No training job yet."), ...scoring);
     else {
       const running = data.active !== null;
       status.replaceChildren(
+        worker,
         h("p", {}, h("strong", {}, `${job.kind} job #${job.id}`), " ", h("span", { className: `state state-${job.state}` }, job.state), job.model_version ? ` → ${job.model_version}` : ""),
-        h("div", { className: "progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": Math.round(job.progress * 100) }, h("div", { className: `progress-bar${running ? " live" : ""}`, style: `width:${(job.progress * 100).toFixed(1)}%` })),
+        progressBar(job.progress, running),
         h("p", { className: "muted" }, job.message || job.error || job.reason || ""),
+        ...scoring,
       );
     }
     const p = data.policy;
     document.getElementById("policy").replaceChildren(
       h("dt", {}, "Retraining policy"), h("dd", {}, `every ${p.retrain_every_n} new training labels, at most every ${p.retrain_min_interval_minutes} min`),
       h("dt", {}, "New since last request"), h("dd", {}, `${p.new_since_last_request} of ${p.retrain_every_n}`),
+      h("dt", {}, "Last request"), h("dd", {}, p.last_request_at ? `${when(p.last_request_at)} (${p.last_request_state})` : "none yet"),
       h("dt", {}, "Current model"), h("dd", {}, p.current_model_version || "none (cold start)"),
     );
     const jobs = clear(document.getElementById("jobs"));
@@ -68,8 +92,9 @@ export function loopPanel(root, onFinished) {
   const poll = async () => {
     clearTimeout(timer);
     const active = render(await getJson(root.dataset.loopUrl));
-    if (active) timer = setTimeout(() => poll().catch(() => {}), 3000);
-    else if (onFinished) onFinished();
+    if (wasActive && !active && onFinished) onFinished();
+    wasActive = active;
+    timer = setTimeout(() => poll().catch(() => {}), active ? 3000 : 20000);
   };
   return poll;
 }
@@ -94,7 +119,8 @@ export async function loadModels(root) {
   const sim = data.simulation || {};
   const simClass = { random: "s-random", entropy: "s-entropy" };
   for (const [strategy, points] of Object.entries(sim)) {
-    series.push({ name: `simulator: ${strategy}`, className: simClass[strategy] || "s-other", dashed: true, points: points.map((p) => ({ x: p.n_labels, y: p.value })) });
+    const where = data.simulation_source && data.simulation_source.scope === "demo" ? "demo archive" : "this project";
+    series.push({ name: `simulator (${where}): ${strategy}`, className: simClass[strategy] || "s-other", dashed: true, points: points.map((p) => ({ x: p.n_labels, y: p.value })) });
   }
   lineChart(document.getElementById("curve"), { series, label: "Learning curve", xLabel: "labels in the training set", yLabel: data.metric_name, yDomain: [0, 1] });
 }
@@ -118,4 +144,9 @@ export async function loadCounts(root) {
     n += 1;
   }
   lineChart(document.getElementById("counts-chart"), { series, label: "Vehicle counts per area", xLabel: "acquisition date", yLabel: "vehicles", xFormat: (t) => new Date(t).toISOString().slice(0, 10) });
+  const errors = clear(document.querySelector("#count-errors tbody"));
+  for (const e of data.errors) {
+    errors.append(h("tr", {}, h("td", {}, e.area), h("td", { className: "num" }, e.dates), h("td", { className: "num" }, num(e.mae, 2)), h("td", { className: "num" }, e.mape === null ? "–" : `${num(e.mape)} %`), h("td", { className: "num" }, num(e.bias, 2))));
+  }
+  if (!data.errors.length) errors.append(h("tr", {}, h("td", { colspan: 5, className: "muted" }, "No date has both model and reference counts.")));
 }
