@@ -151,13 +151,16 @@ def _percentile_stretch(path: Path, count: int) -> list[list[float]]:
 
     from eolabel.archive.ingest.raster import gdal_env
 
-    with gdal_env(), rasterio.open(path, driver="GTiff") as src:
-        factor = max(1, max(src.width, src.height) // 512)
-        data = src.read(
-            indexes=list(range(1, count + 1)),
-            out_shape=(count, max(1, src.height // factor), max(1, src.width // factor)),
-            masked=True,
-        )
+    try:
+        with gdal_env(), rasterio.open(path, driver="GTiff") as src:
+            factor = max(1, max(src.width, src.height) // 512)
+            data = src.read(
+                indexes=list(range(1, count + 1)),
+                out_shape=(count, max(1, src.height // factor), max(1, src.width // factor)),
+                masked=True,
+            )
+    except RasterioError as exc:  # a truncated or corrupt file: a reason, not a traceback
+        raise UnreadableRaster(f"{path.name}: cannot be read to the end ({first_line(exc)})") from exc
     ranges = []
     for band in data:
         values = band.compressed() if np.ma.isMaskedArray(band) else band.ravel()

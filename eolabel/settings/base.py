@@ -193,6 +193,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 EOLABEL_MAX_PIXELS = int(os.environ.get("EOLABEL_MAX_PIXELS", 40_000 * 40_000))
 EOLABEL_MAX_BANDS = int(os.environ.get("EOLABEL_MAX_BANDS", 32))
 EOLABEL_MAX_SAMPLES = int(os.environ.get("EOLABEL_MAX_SAMPLES", 40_000 * 40_000 * 4))
+# A file whose pixels would decompress to more than EOLABEL_BOMB_MIN_BYTES at more than this many times its size
+# on disk is refused as a decompression bomb (Sentinel-2 compresses about 3:1, a cloud mask rarely past 100:1).
+EOLABEL_MAX_COMPRESSION_RATIO = float(os.environ.get("EOLABEL_MAX_COMPRESSION_RATIO", 1000))
+EOLABEL_BOMB_MIN_BYTES = int(os.environ.get("EOLABEL_BOMB_MIN_BYTES", 256 * 1024 * 1024))
 EOLABEL_CHIP_SIZE = int(os.environ.get("EOLABEL_CHIP_SIZE", 256))
 EOLABEL_TILE_CACHE_SECONDS = int(os.environ.get("EOLABEL_TILE_CACHE_SECONDS", 3600))
 

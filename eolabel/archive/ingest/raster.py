@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import rasterio
 from affine import Affine
 from django.conf import settings
@@ -90,6 +91,7 @@ def raster_inspect(path: Path) -> RasterInfo:
         src = open_gtiff(path)
         with src:
             _check_caps(path, src.width, src.height, src.count)
+            _check_compression(path, src)
             crs = _georeference(path, src)
             info = RasterInfo(
                 path=path,
@@ -123,6 +125,17 @@ def _check_caps(path: Path, width: int, height: int, count: int) -> None:
         raise RasterTooLarge(f"{path.name}: {count} bands is above the cap of {settings.EOLABEL_MAX_BANDS}")
     if width * height * count > settings.EOLABEL_MAX_SAMPLES:
         raise RasterTooLarge(f"{path.name}: {width} x {height} x {count} samples is above the cap")
+
+
+def _check_compression(path: Path, src: rasterio.DatasetReader) -> None:
+    """Refuse a decompression bomb: a file whose pixels would inflate far beyond its size on disk."""
+    inflated = src.width * src.height * sum(np.dtype(d).itemsize for d in src.dtypes)
+    ratio = inflated / max(path.stat().st_size, 1)
+    if inflated > settings.EOLABEL_BOMB_MIN_BYTES and ratio > settings.EOLABEL_MAX_COMPRESSION_RATIO:
+        raise RasterTooLarge(
+            f"{path.name}: {inflated / 2**30:.1f} GiB of pixels from {path.stat().st_size} bytes "
+            f"(over {settings.EOLABEL_MAX_COMPRESSION_RATIO:.0f}:1) is refused as a decompression bomb"
+        )
 
 
 def _georeference(path: Path, src: rasterio.DatasetReader) -> str | None:
