@@ -169,6 +169,25 @@ def test_pages_render_with_data(world):
     assert "cdn" not in annotator_page.lower() and "unpkg" not in annotator_page
 
 
+def test_the_site_nav_links_to_the_dashboards(world):
+    page = client_for(world["ann"]).get("/dashboard/").content.decode()
+    assert 'href="/dashboard/" aria-current="page">Dashboards</a>' in page
+
+
+def test_a_vehicle_project_page_has_the_counts_panel_and_managers_draw(world):
+    project = make_project(
+        manager=world["mia"], scenes=[georeferenced_scene()], chip_size=32, task_type="vehicle-detection"
+    )
+    add_member(project, world["ann"], "annotator")
+    manager = client_for(world["mia"]).get(f"/dashboard/{project.pk}/").content.decode()
+    annotator = client_for(world["ann"]).get(f"/dashboard/{project.pk}/").content.decode()
+    for page in (manager, annotator):
+        assert 'data-testid="counts-chart"' in page and 'id="count-errors"' in page
+        assert f"/api/projects/{project.pk}/dashboard/vehicle-counts.csv" in page
+        assert 'id="cmp-version"' not in page  # comparison maps are for cloud projects
+    assert 'id="draw-area"' in manager and 'id="draw-area"' not in annotator
+
+
 def test_pages_need_a_login(client, world):
     response = client.get(f"/dashboard/{world['project'].pk}/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
