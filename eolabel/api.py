@@ -5,7 +5,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, IntegrityError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -58,3 +59,11 @@ def _summary(data: Any) -> str:
     if isinstance(data, list) and data:
         return _summary(data[0])
     return str(data)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 404 handler (no URL matched, e.g. ``/api/tasks/undefined``): the API's JSON error shape under
+    /api/ and /tiles/, Django's page elsewhere."""
+    if request.path.startswith(("/api/", "/tiles/")):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

@@ -18,3 +18,5 @@ urlpatterns = [
     path("tiles/", include("eolabel.tiles.urls")),
     path("", include("eolabel.web.urls")),
 ]
+
+handler404 = "eolabel.api.not_found"  # JSON under /api/ and /tiles/, the HTML page elsewhere

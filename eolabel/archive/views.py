@@ -26,6 +26,8 @@ class SensorListApi(APIView):
 
 
 class SceneListApi(APIView):
+    pagination_class = LimitOffsetPagination  # paginated by hand below; this documents the page shape
+
     @extend_schema(parameters=[SceneFilterInput], responses=SceneOutput(many=True))
     def get(self, request: Request) -> Response:
         filters = SceneFilterInput(data=request.query_params)
@@ -44,6 +46,8 @@ class SceneDetailApi(APIView):
 
 
 class SceneChipListApi(APIView):
+    pagination_class = LimitOffsetPagination  # paginated by hand below; this documents the page shape
+
     @extend_schema(parameters=[ChipFilterInput], responses=ChipOutput(many=True))
     def get(self, request: Request, scene_id: int) -> Response:
         filters = ChipFilterInput(data=request.query_params)

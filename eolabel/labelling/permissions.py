@@ -35,9 +35,12 @@ REFUSALS: dict[Action, str] = {
 }
 
 
+MAX_ID = 2**63 - 1  # the largest primary key a database column stores
+
+
 def role_of(*, user: AbstractBaseUser, project_id: int) -> str | None:
-    if not user.is_authenticated:
-        return None
+    if not user.is_authenticated or not 0 < project_id <= MAX_ID:
+        return None  # an id past bigint names no project (and would overflow the database driver)
     return Membership.objects.filter(project_id=project_id, user=user).values_list("role", flat=True).first()
 
 

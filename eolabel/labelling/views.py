@@ -99,6 +99,8 @@ def _png(data: Any) -> HttpResponse:
 
 
 class ProjectListApi(LabellingApi):
+    pagination_class = LimitOffsetPagination  # GET paginates by hand; this documents the page shape
+
     @extend_schema(responses=ProjectOutput(many=True), summary="Projects where you have a role")
     def get(self, request: Request) -> Response:
         paginator = LimitOffsetPagination()

@@ -22,6 +22,8 @@ ERRORS = {code: ErrorOutput for code in (403, 404, 409)}
 
 
 class TrainingJobListApi(LabellingApi):
+    pagination_class = LimitOffsetPagination  # paginated by hand below; this documents the page shape
+
     @extend_schema(responses=TrainingJobOutput(many=True))
     def get(self, request: Request, project_id: int) -> Response:
         project_access(user=request.user, project_id=project_id, action=Action.VIEW)
@@ -77,6 +79,8 @@ class ScoreNowApi(_JobStartApi):
 
 
 class ModelVersionListApi(LabellingApi):
+    pagination_class = LimitOffsetPagination  # paginated by hand below; this documents the page shape
+
     @extend_schema(responses=ModelVersionOutput(many=True))
     def get(self, request: Request, project_id: int) -> Response:
         project_access(user=request.user, project_id=project_id, action=Action.VIEW)
