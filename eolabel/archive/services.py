@@ -187,6 +187,8 @@ def scene_ingest(
     """Ingest one GeoTIFF/COG or local STAC Item. Idempotent: the same file again returns its scene.
     Raises an IngestRejected subclass with a one-line reason; then nothing is stored."""
     path = Path(path)
+    if path.is_symlink():
+        raise IngestRejected(f"{path.name}: a symbolic link; ingest reads regular files only")
     stac = stac_read(path) if looks_like_stac_item(path) else None
     raster_path = stac.path if stac else path
     checksum = file_sha256(raster_path)

@@ -82,6 +82,8 @@ def _local_asset_path(item_path: Path, href: str) -> Path:
             f"{item_path.name}: asset href {href!r} is absolute; only paths beside the item are read"
         )
     base = item_path.resolve().parent
+    if (base / relative).is_symlink():
+        raise StacError(f"{item_path.name}: asset {relative} is a symbolic link; only regular files are read")
     target = (base / relative).resolve()
     if not target.is_relative_to(base):
         raise StacError(f"{item_path.name}: asset href {href!r} leaves the item's folder")
