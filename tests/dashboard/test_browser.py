@@ -251,3 +251,23 @@ def test_manager_draws_an_area_by_clicking_vertices(vehicle_world, live_server, 
     [area] = areas["features"]
     assert area["properties"]["name"] == "ring road" and len(area["geometry"]["coordinates"][0]) == 5
     assert page.problems == []
+
+
+def test_the_retrain_button_queues_a_job_the_loop_panel_shows(vehicle_world, live_server, browser, page):
+    project = vehicle_world["project"]
+    log_in(page, live_server.url, "mia", f"/dashboard/{project.pk}/")
+    page.wait_for_selector("#job-status p")
+    assert "No training job yet" in page.locator("#job-status").inner_text()
+    # when the manager presses "Retrain now"
+    page.click("#retrain-now")
+    # then the panel polls and shows the queued job, waiting for a worker (none runs in this test)
+    page.wait_for_selector("#job-status .state-queued")
+    assert "retrain job #" in page.locator("#job-status").inner_text()
+    assert "no worker has taken" in page.locator("[data-testid=worker-status]").inner_text()
+    jobs = page.evaluate(f"async () => (await fetch('/api/projects/{project.pk}/training/jobs')).json()")
+    assert [(j["kind"], j["state"]) for j in jobs["results"]] == [("retrain", "queued")]
+    # and a second press is refused (409, one active job per project) and says so in the banner
+    page.click("#retrain-now")
+    page.wait_for_selector("#banner:not([hidden])")
+    page.problems = [p for p in page.problems if not p.startswith(("409", "console: Failed to load"))]
+    assert page.problems == []
