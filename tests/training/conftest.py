@@ -55,7 +55,9 @@ VALIDATION_POSITIONS = (1, 4, 6)
 def split_fix(project: Project) -> None:
     """A fixed split (the hash split depends on database ids, which differ between SQLite and PostgreSQL runs):
     chips 1, 4 and 6 in scene/row/column order are held out."""
-    chips = list(ProjectChip.objects.filter(project=project).order_by(*CHIP_ORDER).values_list("pk", flat=True))
+    chips = list(
+        ProjectChip.objects.filter(project=project).order_by(*CHIP_ORDER).values_list("pk", flat=True)
+    )
     held_out = [pk for i, pk in enumerate(chips) if i in VALIDATION_POSITIONS]
     ProjectChip.objects.filter(project=project).update(is_validation=False)
     ProjectChip.objects.filter(pk__in=held_out).update(is_validation=True)

@@ -48,7 +48,9 @@ def lease_next(*, project: Project, user: AbstractBaseUser, now: datetime | None
     lease in the project gets it back (idempotent). Expired leases of the project are returned first."""
     for attempt in range(CLAIM_ATTEMPTS):
         if attempt:
-            time.sleep(min(0.01 * 2**attempt, 0.5))  # back off: other claimers or a ranking update hold the rows
+            time.sleep(
+                min(0.01 * 2**attempt, 0.5)
+            )  # back off: other claimers or a ranking update hold the rows
         try:
             with transaction.atomic():
                 write_lock()

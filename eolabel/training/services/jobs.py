@@ -42,7 +42,9 @@ def _send_or_leave_queued(job_id: int) -> None:
     try:
         _send(job_id)
     except Exception:  # noqa: BLE001 - kombu raises several kinds; every one means "not sent now"
-        logger.warning("job %s: broker unreachable, left queued for the reaper to re-send", job_id, exc_info=True)
+        logger.warning(
+            "job %s: broker unreachable, left queued for the reaper to re-send", job_id, exc_info=True
+        )
 
 
 def training_job_enqueue(
