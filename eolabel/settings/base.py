@@ -193,6 +193,21 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A request that sends a message while the broker is down fails fast (about a second) instead of hanging; the
+# job row stays queued and the periodic reaper below sends it again once the broker is back.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.3,
+    "interval_max": 0.6,
+}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 10}
+EOLABEL_REAP_EVERY_S = float(os.environ.get("EOLABEL_REAP_EVERY_S", 60))
+CELERY_BEAT_SCHEDULE = {
+    "reap-training-jobs": {"task": "training.reap", "schedule": EOLABEL_REAP_EVERY_S},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Archive limits and tile serving
 EOLABEL_MAX_PIXELS = int(os.environ.get("EOLABEL_MAX_PIXELS", 40_000 * 40_000))
@@ -224,7 +239,9 @@ GDAL_ENV = {
 EOLABEL_TRAIN_EPOCHS = int(os.environ.get("EOLABEL_TRAIN_EPOCHS", 0))  # 0: derived from EOLABEL_TRAIN_STEPS
 EOLABEL_TRAIN_STEPS = int(os.environ.get("EOLABEL_TRAIN_STEPS", 150))
 EOLABEL_TRAIN_TIME_BUDGET_S = float(os.environ.get("EOLABEL_TRAIN_TIME_BUDGET_S", 120))
-EOLABEL_TRAIN_THREADS = int(os.environ.get("EOLABEL_TRAIN_THREADS", 1))  # 2 threads collapse on a busy 2-core box
+EOLABEL_TRAIN_THREADS = int(
+    os.environ.get("EOLABEL_TRAIN_THREADS", 1)
+)  # 2 threads collapse on a busy 2-core box
 EOLABEL_TRAIN_WIDTH = int(os.environ.get("EOLABEL_TRAIN_WIDTH", 8))
 EOLABEL_TRAIN_DEPTH = int(os.environ.get("EOLABEL_TRAIN_DEPTH", 3))
 EOLABEL_TRAIN_BATCH = int(os.environ.get("EOLABEL_TRAIN_BATCH", 8))
