@@ -146,10 +146,14 @@ def _comparison(request: Request, project_id: int, scene_id: int) -> comparison.
 
 
 def _int(text: str, field: str) -> int:
+    """A positive database id from a query parameter (400 otherwise, never an overflow in the database)."""
     try:
-        return int(text)
+        value = int(text)
     except ValueError as exc:
         raise serializers.ValidationError({field: ["expected an integer"]}) from exc
+    if not 0 < value < 2**63:
+        raise serializers.ValidationError({field: ["expected a positive id"]})
+    return value
 
 
 class ComparisonFiguresApi(LabellingApi):

@@ -154,6 +154,8 @@ def test_uncertainty_scene_by_scene(world):
     outside = georeferenced_scene()
     assert client.get(f"{base}?scene={outside.pk}").status_code == 404
     assert client.get(f"{base}?scene=abc").status_code == 400
+    assert client.get(f"{base}?scene={2**70}").status_code == 400
+    assert client.get(f"{base}?scene=-1").status_code == 400
 
 
 def test_pages_render_with_data(world):
