@@ -9,6 +9,8 @@ from ml.errors import ConfigError, ShapeError
 
 NORMS = ("batch", "group")
 DROPOUT_KINDS = ("channel", "element")
+DEFAULT_DROPOUT_KIND = "element"  # new models: MC samples vary pixel by pixel
+LEGACY_DROPOUT_KIND = "channel"  # what a saved config without "dropout_kind" was built with
 
 
 def make_dropout(kind: str, p: float) -> nn.Module:
@@ -77,7 +79,13 @@ class UpBlock(nn.Module):
     """Transposed-conv upsampling by 2, concatenation with the skip, conv block, dropout."""
 
     def __init__(
-        self, in_channels: int, out_channels: int, *, dropout: float, norm: str, dropout_kind: str = "channel"
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        dropout: float,
+        norm: str,
+        dropout_kind: str = DEFAULT_DROPOUT_KIND,
     ) -> None:
         super().__init__()
         self.up = nn.ConvTranspose2d(in_channels, out_channels, 2, stride=2)

@@ -8,6 +8,7 @@ from typing import Any
 from torch import nn
 
 from ml.errors import ConfigError
+from ml.models.blocks import LEGACY_DROPOUT_KIND
 from ml.models.transfer import SensorAdapted
 from ml.models.unet import UNet
 from ml.models.vehicles import VehicleNet
@@ -30,8 +31,9 @@ def build_model(config: dict[str, Any]) -> nn.Module:
     params = dict(config)
     arch = params.pop("arch", None)
     try:
+        if arch in ("unet", "vehiclenet"):  # configs saved before the option existed used Dropout2d
+            params.setdefault("dropout_kind", LEGACY_DROPOUT_KIND)
         if arch == "unet":
-            params.setdefault("dropout_kind", "channel")  # configs saved before the option existed
             return UNet(params.pop("in_channels"), params.pop("num_classes"), **params)
         if arch == "vehiclenet":
             return VehicleNet(params.pop("in_channels"), params.pop("num_classes"), **params)

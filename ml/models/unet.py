@@ -7,9 +7,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from ml.models.blocks import Encoder, UpBlock, check_dropout, check_positive, make_dropout, make_norm
-
-DEFAULT_DROPOUT_KIND = "channel"
+from ml.models.blocks import (
+    DEFAULT_DROPOUT_KIND,
+    Encoder,
+    UpBlock,
+    check_dropout,
+    check_positive,
+    make_dropout,
+    make_norm,
+)
 
 
 class UNet(nn.Module):
@@ -17,9 +23,10 @@ class UNet(nn.Module):
 
     H and W must be multiples of ``2**depth`` (``size_multiple``); ``ml.inference`` pads and
     crops other sizes. Dropout sits on the bottleneck and after every decoder block so that keeping
-    it active at inference gives MC-dropout samples. ``dropout_kind="channel"`` (``nn.Dropout2d``,
-    whole feature maps; the only kind before it was an option, and what a config without the key
-    rebuilds) or ``"element"`` (``nn.Dropout``, single activations, so MC samples vary pixel by pixel).
+    it active at inference gives MC-dropout samples. ``dropout_kind="element"`` (the default:
+    ``nn.Dropout``, single activations, so MC samples vary pixel by pixel) or ``"channel"``
+    (``nn.Dropout2d``, whole feature maps; the only kind before it was an option, and what a saved
+    config without the key rebuilds). The kind is part of ``config``, hence of registry metadata.
     The last decoder block's dropout feeds the final 1x1 classifier directly.
     """
 

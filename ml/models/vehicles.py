@@ -20,7 +20,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from ml.errors import ConfigError, DataError, ShapeError
-from ml.models.blocks import Encoder, UpBlock, check_dropout, check_positive, make_norm
+from ml.models.blocks import (
+    DEFAULT_DROPOUT_KIND,
+    Encoder,
+    UpBlock,
+    check_dropout,
+    check_positive,
+    make_dropout,
+    make_norm,
+)
 
 HEATMAP_PRIOR = 0.1  # initial centre probability, as in CenterNet, so the focal loss starts sane
 GAUSSIAN_ALPHA = 0.54  # sigma = alpha * box side / 6 (elliptical, follows the vehicle's shape)
@@ -33,7 +41,7 @@ class VehicleNet(nn.Module):
 
     ``heatmap`` (N, K, H/s, W/s) logits, ``size`` (N, 2, H/s, W/s) box width/height in input
     pixels, ``offset`` (N, 2, H/s, W/s) centre offset in cells, and ``stride`` (int, = s).
-    H and W must be multiples of ``2**depth`` (``size_multiple``).
+    H and W must be multiples of ``2**depth`` (``size_multiple``). ``dropout_kind`` as in ``UNet``.
     """
 
     def __init__(
@@ -47,11 +55,13 @@ class VehicleNet(nn.Module):
         stride: int = 2,
         norm: str = "batch",
         size_prior: float = SIZE_PRIOR_PX,
+        dropout_kind: str = DEFAULT_DROPOUT_KIND,
     ) -> None:
         super().__init__()
         check_positive(in_channels=in_channels, num_classes=num_classes, depth=depth, width=width)
         check_dropout(dropout)
         make_norm(norm, 8)
+        make_dropout(dropout_kind, 0.0)
         if stride < 1 or stride & (stride - 1) or stride > 2**depth:
             raise ConfigError(f"stride must be a power of two in [1, 2**depth={2**depth}], got {stride}")
         self.config: dict[str, Any] = {
@@ -64,6 +74,7 @@ class VehicleNet(nn.Module):
             "stride": stride,
             "norm": norm,
             "size_prior": float(size_prior),
+            "dropout_kind": dropout_kind,
         }
         self.in_channels = in_channels
         self.num_classes = num_classes
@@ -72,10 +83,10 @@ class VehicleNet(nn.Module):
         self.embed_dim = width * 2**depth
         self._level = int(math.log2(stride))
         self.encoder = Encoder(in_channels, depth=depth, width=width, norm=norm)
-        self.bottleneck_dropout = nn.Dropout2d(dropout)
+        self.bottleneck_dropout = make_dropout(dropout_kind, dropout)
         channels = self.encoder.channels
         self.decoder = nn.ModuleList(
-            UpBlock(channels[i + 1], channels[i], dropout=dropout, norm=norm)
+            UpBlock(channels[i + 1], channels[i], dropout=dropout, norm=norm, dropout_kind=dropout_kind)
             for i in reversed(range(self._level, depth))
         )
         head_in = channels[self._level]

@@ -37,7 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--cloud-classes", default="1,2", help="classes counted as cloud for F2 (default 1,2)")
     p.add_argument("--binary", action="store_true", help="train on cloud / not cloud instead of every class")
-    p.add_argument("--chip-size", type=int, default=32)
+    p.add_argument(
+        "--chip-size",
+        type=int,
+        help="default 32 for clouds, 64 for vehicles (a 32 px chip holds one car or none)",
+    )
     p.add_argument("--scenes", type=int, default=12, help="synthetic scenes when --data is omitted")
     p.add_argument("--scene-size", type=int, default=256)
     p.add_argument("--test-fraction", type=float, default=0.25)
@@ -52,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         "--dropout-kind",
         choices=["channel", "element"],
         default=defaults.dropout_kind,
-        help="U-Net dropout: whole feature maps (channel) or single activations (element)",
+        help="MC dropout: single activations (element) or whole feature maps (channel)",
     )
     p.add_argument("--aggregation", choices=["mean", "top"])
     p.add_argument("--ranked-candidates", type=int, default=0, help="ranked batch over the N most uncertain")
@@ -63,8 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+DEFAULT_CHIP_SIZE = {"cloud": 32, "vehicles": 64}
+
+
 def load_data(args: argparse.Namespace) -> SimData:
     """The chips the arguments describe (a folder, or synthetic scenes)."""
+    chip_size = args.chip_size or DEFAULT_CHIP_SIZE[args.task]
     cloud_classes = tuple(int(c) for c in args.cloud_classes.split(",") if c.strip())
     if args.data is not None:
         if not args.data.is_dir():
@@ -72,13 +80,11 @@ def load_data(args: argparse.Namespace) -> SimData:
         if args.task == "cloud":
             mapping = parse_mask_mapping(args.mask_mapping)
             return load_cloud_folder(
-                args.data, chip_size=args.chip_size, mask_mapping=mapping, cloud_classes=cloud_classes
+                args.data, chip_size=chip_size, mask_mapping=mapping, cloud_classes=cloud_classes
             )
-        return load_vehicle_folder(args.data, chip_size=args.chip_size)
+        return load_vehicle_folder(args.data, chip_size=chip_size)
     make = synthetic_cloud if args.task == "cloud" else synthetic_vehicles
-    return make(
-        seed=args.data_seed, n_scenes=args.scenes, scene_size=args.scene_size, chip_size=args.chip_size
-    )
+    return make(seed=args.data_seed, n_scenes=args.scenes, scene_size=args.scene_size, chip_size=chip_size)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

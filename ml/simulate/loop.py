@@ -61,7 +61,7 @@ class SimConfig:
     batch_size: int = 8
     lr: float = 3e-3
     mc_samples: int = 6
-    dropout_kind: str = "channel"  # U-Net MC dropout: "channel" (Dropout2d) or "element" (Dropout)
+    dropout_kind: str = "element"  # MC dropout: "element" (Dropout) or "channel" (Dropout2d)
     aggregation: str | None = None  # None: "mean" for clouds, "top" for vehicles
     ranked_candidates: int = 0  # 0: ranked batch over the whole pool (modAL as is)
     pool_sample: int = 0  # 0: score the whole unlabelled pool each round
@@ -94,7 +94,15 @@ def _model(data: SimData, config: SimConfig, seed: int) -> torch.nn.Module:
             dropout=0.2,
             dropout_kind=config.dropout_kind,
         )
-    return VehicleNet(channels, 1, depth=config.depth, width=config.width, dropout=0.2, stride=VEHICLE_STRIDE)
+    return VehicleNet(
+        channels,
+        1,
+        depth=config.depth,
+        width=config.width,
+        dropout=0.2,
+        stride=VEHICLE_STRIDE,
+        dropout_kind=config.dropout_kind,
+    )
 
 
 def train_model(data: SimData, labelled: np.ndarray, *, config: SimConfig, seed: int) -> torch.nn.Module:
