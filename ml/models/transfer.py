@@ -18,23 +18,15 @@ import torch
 from torch import nn
 
 from ml.errors import ConfigError
+from ml.sensors import LANDSAT8_OLI_BANDS, LANDSAT_TM_ETM_6_BANDS, SENTINEL2_BANDS, wavelengths_nm
 
-# Centre wavelengths (nm), product band order. Sentinel-2A MSI, from ESA's spectral response tables.
-SENTINEL2_WAVELENGTHS_NM: dict[str, float] = {
-    "B01": 442.7, "B02": 492.4, "B03": 559.8, "B04": 664.6, "B05": 704.1, "B06": 740.5, "B07": 782.8,
-    "B08": 832.8, "B8A": 864.7, "B09": 945.1, "B10": 1373.5, "B11": 1613.7, "B12": 2202.4,
-}  # fmt: skip
-# The six reflective bands shared with Sentinel-2 (blue, green, red, nir, swir16, swir22).
-LANDSAT5_TM_WAVELENGTHS_NM: dict[str, float] = {
-    "blue": 485.0, "green": 560.0, "red": 660.0, "nir": 830.0, "swir16": 1650.0, "swir22": 2215.0,
-}  # fmt: skip
-LANDSAT7_ETM_WAVELENGTHS_NM: dict[str, float] = {
-    "blue": 483.0, "green": 560.0, "red": 662.0, "nir": 835.0, "swir16": 1648.0, "swir22": 2206.0,
-}  # fmt: skip
-LANDSAT8_OLI_WAVELENGTHS_NM: dict[str, float] = {
-    "coastal": 443.0, "blue": 482.0, "green": 561.4, "red": 654.6, "nir": 864.7, "swir16": 1608.9,
-    "swir22": 2200.7, "cirrus": 1373.4,
-}  # fmt: skip
+# Centre wavelengths (nm) by band name, file order, from ``ml.sensors`` (the single source of band facts).
+SENTINEL2_WAVELENGTHS_NM: dict[str, float] = wavelengths_nm(SENTINEL2_BANDS)
+# The six reflective bands shared with Sentinel-2 (blue, green, red, nir, swir16, swir22); one table
+# serves Landsat 5 TM and Landsat 7 ETM+.
+LANDSAT5_TM_WAVELENGTHS_NM: dict[str, float] = wavelengths_nm(LANDSAT_TM_ETM_6_BANDS)
+LANDSAT7_ETM_WAVELENGTHS_NM: dict[str, float] = wavelengths_nm(LANDSAT_TM_ETM_6_BANDS)
+LANDSAT8_OLI_WAVELENGTHS_NM: dict[str, float] = wavelengths_nm(LANDSAT8_OLI_BANDS)
 
 _FORWARDED = ("num_classes", "size_multiple", "embed_dim", "stride")
 

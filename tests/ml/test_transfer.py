@@ -131,3 +131,18 @@ def test_fine_tuning_on_four_real_landsat_chips_segments_held_out_chips(shared_d
     accuracy = (held_out == cloud[32:40]).mean()
     assert result.epoch_losses[-1] < 0.3 * result.epoch_losses[0]
     assert accuracy > 0.9 and accuracy > majority + 0.1
+
+
+def test_transfer_wavelengths_come_from_the_sensor_tables():
+    from ml.models import transfer
+    from ml.sensors import LANDSAT8_OLI_BANDS, LANDSAT8_RGBN_BANDS, LANDSAT_TM_ETM_6_BANDS, SENTINEL2_BANDS
+
+    assert transfer.SENTINEL2_WAVELENGTHS_NM == {b["name"]: b["wavelength_nm"] for b in SENTINEL2_BANDS}
+    assert list(transfer.LANDSAT5_TM_WAVELENGTHS_NM.values()) == [
+        b["wavelength_nm"] for b in LANDSAT_TM_ETM_6_BANDS
+    ]
+    assert list(transfer.LANDSAT8_OLI_WAVELENGTHS_NM) == [b["name"] for b in LANDSAT8_OLI_BANDS]
+    # the 38-Cloud band order the app relies on is a view of the same OLI facts
+    assert [(b["name"], b["wavelength_nm"]) for b in LANDSAT8_RGBN_BANDS] == [
+        ("red", 654.6), ("green", 561.4), ("blue", 482.0), ("nir", 864.7),
+    ]  # fmt: skip
