@@ -62,6 +62,10 @@ class Project(models.Model):
         blank=True,
         help_text="the model version whose scores rank the queue (empty: cold start)",
     )
+    show_reference_to_annotators = models.BooleanField(
+        default=False,
+        help_text="annotators may overlay the scenes' reference labels (reviewers and managers always may)",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from eolabel.labelling import views, views_progress, views_review, views_superpixels
+from eolabel.labelling import views, views_overlays, views_progress, views_review, views_superpixels
 
 app_name = "labelling"
 urlpatterns = [
@@ -20,6 +20,16 @@ urlpatterns = [
         "tasks/<int:task_id>/superpixels.png",
         views_superpixels.TaskSuperpixelsApi.as_view(),
         name="task-superpixels",
+    ),
+    path(
+        "tasks/<int:task_id>/reference.png",
+        views_overlays.TaskReferenceApi.as_view(),
+        name="task-reference",
+    ),
+    path(
+        "tasks/<int:task_id>/uncertainty.png",
+        views_overlays.TaskUncertaintyApi.as_view(),
+        name="task-uncertainty",
     ),
     path("tasks/<int:task_id>/skip", views.TaskSkipApi.as_view(), name="task-skip"),
     path("tasks/<int:task_id>/annotations", views.TaskAnnotationApi.as_view(), name="task-annotations"),
