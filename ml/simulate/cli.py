@@ -18,7 +18,14 @@ from ml.simulate.data import (
     split,
 )
 from ml.simulate.loop import METRIC, STRATEGIES, SimConfig, simulate
-from ml.simulate.report import plot_learning_curves, summarise, write_csv, write_summary
+from ml.simulate.report import (
+    TARGET_FRACTION,
+    plot_learning_curves,
+    read_csv,
+    summarise,
+    write_csv,
+    write_summary,
+)
 from ml.simulate.synthetic import synthetic_cloud, synthetic_vehicles
 
 
@@ -64,6 +71,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--initial-selection", choices=["random", "diverse"], default="random")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    p.add_argument(
+        "--target-fraction",
+        type=float,
+        default=TARGET_FRACTION,
+        help="summary target: share of random's best",
+    )
+    p.add_argument(
+        "--from-csv", type=Path, help="re-summarise and re-plot a simulation.csv without simulating"
+    )
     return p
 
 
@@ -89,6 +105,31 @@ def load_data(args: argparse.Namespace) -> SimData:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    started = time.monotonic()
+    try:
+        rows = read_csv(args.from_csv) if args.from_csv is not None else _simulate(args)
+    except (MLError, OSError) as exc:
+        print(f"ml.simulate: {exc}", file=sys.stderr)
+        return 2
+    if not rows:
+        print("ml.simulate: no rows", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    metric = METRIC[str(rows[0]["task"])] if "task" in rows[0] else METRIC[args.task]
+    if args.from_csv is None:
+        write_csv(rows, args.out / "simulation.csv")
+    plot_learning_curves(
+        rows, metric=metric, path=args.out / "learning_curve.png", target_fraction=args.target_fraction
+    )
+    summary = summarise(rows, metric=metric, target_fraction=args.target_fraction)
+    write_summary(summary, args.out / "summary.json")
+    write_summary(summary, args.out / "summary.txt")
+    print(summary.text() if summary else "no random baseline: no summary")
+    print(f"wrote {args.out}: learning_curve.png, summary.json/.txt in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> list[dict[str, object]]:
     strategies = tuple(s.strip() for item in (args.strategy or ["random,entropy"]) for s in item.split(","))
     config = SimConfig(
         task=args.task,
@@ -110,26 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers=args.workers,
         threads=args.threads,
     )
-    started = time.monotonic()
-    try:
-        config.check()
-        data = load_data(args)
-        if args.binary and data.task == "cloud":
-            data = binary_cloud(data)
-        pool, test = split(data, test_fraction=args.test_fraction, seed=args.data_seed)
-        rows = simulate(data, pool, test, config=config)
-    except MLError as exc:
-        print(f"ml.simulate: {exc}", file=sys.stderr)
-        return 2
-    args.out.mkdir(parents=True, exist_ok=True)
-    metric = METRIC[args.task]
-    write_csv(rows, args.out / "simulation.csv")
-    plot_learning_curves(rows, metric=metric, path=args.out / "learning_curve.png")
-    summary = summarise(rows, metric=metric)
-    write_summary(summary, args.out / "summary.json")
-    write_summary(summary, args.out / "summary.txt")
-    print(summary.text() if summary else "no random baseline: no summary")
-    print(
-        f"wrote {args.out}/simulation.csv, learning_curve.png, summary.json/.txt in {time.monotonic() - started:.0f} s"
-    )
-    return 0
+    config.check()
+    data = load_data(args)
+    if args.binary and data.task == "cloud":
+        data = binary_cloud(data)
+    pool, test = split(data, test_fraction=args.test_fraction, seed=args.data_seed)
+    return simulate(data, pool, test, config=config)

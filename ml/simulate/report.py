@@ -1,5 +1,6 @@
 """Simulator outputs: the CSV of every evaluated round, the learning-curve PNG, and the summary
-"labels needed to reach random's final score"."""
+(labels needed to reach a share of random's best mean score, area under the learning curve and
+final score, mean +- std over seeds)."""
 
 from __future__ import annotations
 
@@ -101,82 +102,146 @@ def labels_to_reach(n_labelled: np.ndarray, values: np.ndarray, target: float) -
     return None
 
 
+TARGET_FRACTION = 0.95
+
+
+def area_under_curve(n_labelled: np.ndarray, values: np.ndarray) -> float:
+    """Normalised area under a learning curve: the trapezoid area over labelled chips divided by the
+    span of labelled chips, i.e. the curve's mean height (a single point gives its value). NaN
+    points are left out; NaN if none is left."""
+    x, y = np.asarray(n_labelled, dtype=np.float64), np.asarray(values, dtype=np.float64)
+    keep = np.isfinite(y)
+    x, y = x[keep], y[keep]
+    if not len(y):
+        return math.nan
+    if len(y) == 1 or x[-1] == x[0]:
+        return float(y.mean())
+    return float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)) / (x[-1] - x[0]))
+
+
 @dataclass(frozen=True)
 class StrategySummary:
-    """How one strategy compares with random: labels to reach random's final and best mean scores."""
+    """One strategy against random: labels to reach the target, area under the curve, final score.
+
+    ``*_mean`` / ``*_std`` are over seeds (population std); ``labels_to_target`` is read off the mean
+    curve, ``labels_per_seed`` off each seed's own curve (None: that seed never reached it).
+    """
 
     strategy: str
+    seeds: int
     final_n: float
     final_mean: float
-    mean_over_rounds: float  # mean of the mean curve over rounds: a normalised area under it
-    labels_needed: float | None  # to reach random's final mean; None = not reached
-    fraction_of_random: float | None  # labels_needed / random's final labelled count
-    labels_to_best: float | None  # to reach random's best mean (any round); None = not reached
-    fraction_of_random_best: float | None  # labels_to_best / labelled count where random is best
+    final_std: float
+    best_mean: float  # the highest point of the mean curve
+    aulc_mean: float  # normalised area under each seed's curve, averaged
+    aulc_std: float
+    labels_to_target: float | None
+    fraction_of_random: float | None  # labels_to_target / random's labels_to_target
+    labels_per_seed: list[float | None]
+
+    @property
+    def seeds_reaching(self) -> int:
+        return sum(v is not None for v in self.labels_per_seed)
 
 
 @dataclass(frozen=True)
 class Summary:
+    """The target is ``target_fraction`` x random's best mean score (its mean curve's highest point):
+    robust to a last round that dips, unlike random's final score."""
+
     metric: str
-    target: float  # random's mean metric at its last round
-    random_final_n: float
-    random_best: float  # random's highest mean metric over rounds
+    target_fraction: float
+    target: float
+    random_best: float
     random_best_n: float
     strategies: list[StrategySummary]
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        data = asdict(self)
+        for item, strategy in zip(data["strategies"], self.strategies, strict=True):
+            item["seeds_reaching"] = strategy.seeds_reaching
+        return data
 
     def text(self) -> str:
         m = self.metric
         lines = [
-            f"target: random's final {m} = {self.target:.4f} at {self.random_final_n:g} labelled chips "
-            f"(best: {self.random_best:.4f} at {self.random_best_n:g})",
-            f"{'strategy':>16}  {'to random final':>17}  {'to random best':>17}  {'mean ' + m:>9}  final {m}",
+            f"target: {self.target_fraction:.0%} of random's best mean {m} ({self.random_best:.4f} at "
+            f"{self.random_best_n:g} chips) = {self.target:.4f}; +- is the std over seeds",
+            f"{'strategy':>14}  {'labels to target':>17}  {'per seed':>11}  {'seeds':>5}  {'AULC ' + m:>15}  "
+            f"{'best mean':>9}  final {m}",
         ]
         for s in self.strategies:
             lines.append(
-                f"{s.strategy:>16}  {_reach(s.labels_needed, s.fraction_of_random):>17}  "
-                f"{_reach(s.labels_to_best, s.fraction_of_random_best):>17}  {s.mean_over_rounds:>9.4f}  "
-                f"{s.final_mean:.4f} at {s.final_n:g}"
+                f"{s.strategy:>14}  {_reach(s.labels_to_target, s.fraction_of_random):>17}  "
+                f"{_spread(s.labels_per_seed):>11}  {s.seeds_reaching:>2}/{s.seeds:<2}  {s.aulc_mean:>7.4f} +- {s.aulc_std:.4f}  "
+                f"{s.best_mean:>9.4f}  {s.final_mean:.4f} +- {s.final_std:.4f} at {s.final_n:g}"
             )
         return "\n".join(lines)
 
 
 def _reach(labels: float | None, fraction: float | None) -> str:
-    return "not reached" if labels is None or fraction is None else f"{labels:.1f} ({fraction:.2f}x)"
+    if labels is None:
+        return "not reached"
+    return f"{labels:.1f}" if fraction is None else f"{labels:.1f} ({fraction:.2f}x)"
 
 
-def summarise(rows: Sequence[Row], *, metric: str, baseline: str = "random") -> Summary | None:
-    """Labels each strategy needs to reach the ``baseline``'s final (and best) mean metric, interpolated
-    between rounds; None without a baseline."""
+def _spread(labels: Sequence[float | None]) -> str:
+    """Min-max of the seeds that reached the target, e.g. ``11.2-16.0``."""
+    reached = [v for v in labels if v is not None]
+    return f"{min(reached):.1f}-{max(reached):.1f}" if reached else "-"
+
+
+def _seed_curves(rows: Sequence[Row], strategy: str, metric: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    out = []
+    mine = [r for r in rows if r["strategy"] == strategy]
+    for seed in dict.fromkeys(r["seed"] for r in mine):
+        at = sorted((r for r in mine if r["seed"] == seed), key=lambda r: int(r["round"]))  # type: ignore[call-overload]
+        n = np.array([float(r["n_labelled"]) for r in at])  # type: ignore[arg-type]
+        values = np.array([float(r[metric]) for r in at])  # type: ignore[arg-type]
+        out.append((n, values))
+    return out
+
+
+def summarise(
+    rows: Sequence[Row], *, metric: str, baseline: str = "random", target_fraction: float = TARGET_FRACTION
+) -> Summary | None:
+    """Per strategy: labels to reach ``target_fraction`` x the ``baseline``'s best mean score
+    (interpolated between rounds), area under the learning curve and final score, mean +- std over
+    seeds; None without a baseline."""
     all_curves = curves(rows, metric=metric)
     base = next((c for c in all_curves if c.strategy == baseline), None)
     if base is None or not len(base.mean) or not np.isfinite(base.mean).any():
         return None
-    target, base_n = float(base.mean[-1]), float(base.n_labelled[-1])
     best_at = int(np.nanargmax(base.mean))
     best, best_n = float(base.mean[best_at]), float(base.n_labelled[best_at])
+    target = target_fraction * best
+    base_labels = labels_to_reach(base.n_labelled, base.mean, target)
     items = []
     for c in all_curves:
-        needed = labels_to_reach(c.n_labelled, c.mean, target) if math.isfinite(target) else None
-        to_best = labels_to_reach(c.n_labelled, c.mean, best)
+        per_seed = _seed_curves(rows, c.strategy, metric)
+        aulc = np.array([area_under_curve(n, v) for n, v in per_seed])
+        finals = np.array([v[-1] for _, v in per_seed if len(v) == len(c.mean)])
+        finals = finals[np.isfinite(finals)]
+        needed = labels_to_reach(c.n_labelled, c.mean, target)
         items.append(
             StrategySummary(
                 strategy=c.strategy,
+                seeds=c.seeds,
                 final_n=float(c.n_labelled[-1]),
                 final_mean=float(c.mean[-1]),
-                mean_over_rounds=float(np.nanmean(c.mean)),
-                labels_needed=needed,
-                fraction_of_random=None if needed is None else needed / base_n,
-                labels_to_best=to_best,
-                fraction_of_random_best=None if to_best is None else to_best / best_n,
+                final_std=float(finals.std()) if finals.size else math.nan,
+                best_mean=float(np.nanmax(c.mean)),
+                aulc_mean=float(np.nanmean(aulc)),
+                aulc_std=float(np.nanstd(aulc)),
+                labels_to_target=needed,
+                fraction_of_random=None if needed is None or not base_labels else needed / base_labels,
+                labels_per_seed=[labels_to_reach(n, v, target) for n, v in per_seed],
             )
         )
     return Summary(
         metric=metric,
+        target_fraction=target_fraction,
         target=target,
-        random_final_n=base_n,
         random_best=best,
         random_best_n=best_n,
         strategies=items,
@@ -184,7 +249,13 @@ def summarise(rows: Sequence[Row], *, metric: str, baseline: str = "random") -> 
 
 
 def plot_learning_curves(
-    rows: Sequence[Row], *, metric: str, path: str | Path, title: str | None = None, spread: str = "minmax"
+    rows: Sequence[Row],
+    *,
+    metric: str,
+    path: str | Path,
+    title: str | None = None,
+    spread: str = "minmax",
+    target_fraction: float = TARGET_FRACTION,
 ) -> None:
     """PNG: mean ``metric`` vs labelled chips, one line per strategy, shaded min-max (or +- std)."""
     import matplotlib
@@ -199,9 +270,10 @@ def plot_learning_curves(
             (line,) = ax.plot(c.n_labelled, c.mean, marker="o", markersize=3, label=f"{c.strategy}")
             low, high = (c.low, c.high) if spread == "minmax" else (c.mean - c.std, c.mean + c.std)
             ax.fill_between(c.n_labelled, low, high, color=line.get_color(), alpha=0.15, linewidth=0)
-        summary = summarise(rows, metric=metric)
+        summary = summarise(rows, metric=metric, target_fraction=target_fraction)
         if summary is not None and math.isfinite(summary.target):
-            ax.axhline(summary.target, color="0.4", linestyle="--", linewidth=0.8, label="random's final")
+            label = f"{summary.target_fraction:.0%} of random's best"
+            ax.axhline(summary.target, color="0.4", linestyle="--", linewidth=0.8, label=label)
         seeds = max((c.seeds for c in all_curves), default=0)
         band = "min-max" if spread == "minmax" else "+- 1 std"
         ax.set_title(title or f"{metric} vs labelled chips (mean of {seeds} seeds, band {band})", fontsize=10)

@@ -17,6 +17,7 @@ from ml.strategies import (
     top_fraction_score,
     top_k,
 )
+from ml.strategies.pool import cloud_chip_scores
 
 # three chips of 2x2 pixels, every pixel of a chip with the same 4-class distribution:
 # A wins on margin (top two tie), B on least confidence (lowest max), C on entropy (flattest tail)
@@ -187,3 +188,21 @@ def test_cold_start_covers_every_cluster():
     picked = cold_start(points, k=3)
 
     assert sorted((picked // 10).tolist()) == [0, 1, 2]
+
+
+def test_bald_per_pixel_mutual_information_hand_computed_and_averaged_per_chip():
+    # given three MC samples of one 2-pixel chip with three classes; pixel 1: every sample agrees
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.4, 0.4, 0.2]])
+    samples = np.zeros((3, 1, 3, 1, 2))
+    samples[:, 0, :, 0, 0] = p
+    samples[:, 0, :, 0, 1] = [0.6, 0.3, 0.1]
+
+    def h(q):
+        return -sum(v * math.log(v) for v in q)
+
+    expected = h(p.mean(axis=0)) - np.mean([h(q) for q in p])  # entropy of the mean - mean entropy
+    mi = mutual_information(samples)
+
+    assert mi[0, 0, 0] == pytest.approx(expected) and expected > 0.1
+    assert mi[0, 0, 1] == pytest.approx(0.0, abs=1e-12)
+    assert cloud_chip_scores(samples, strategy="bald")[0] == pytest.approx(expected / 2)  # chip mean
