@@ -86,16 +86,19 @@ def test_the_loop_retrains_promotes_a_better_model_and_reranks(
     monkeypatch.setenv(
         "EOLABEL_TRAIN_THREADS", "1"
     )  # the worker's settings: one thread copes best with a busy box
-    monkeypatch.setenv("EOLABEL_TRAIN_STEPS", "120")
-
+    # the first (cold-start) model gets a short training, the fine-tune a full one, so the second version's
+    # gain does not hinge on the luck of two tiny trainings on a busy machine
+    monkeypatch.setenv("EOLABEL_TRAIN_STEPS", "25")
     with worker_process():
         # when the annotator labels until the policy asks for a first model (2 training chips)
         _annotate_until_request(client, project, requests=1)
         first = wait_for(lambda: _finished_jobs(project, 1), timeout=150)[0]
         assert first.state == TrainingJob.State.SUCCEEDED, first.error or first.log
-        project.refresh_from_db()
-        v1 = ModelVersion.objects.get(version=first.model_version)
-        ranking_v1 = _pool_ranking(project)
+    project.refresh_from_db()
+    v1 = ModelVersion.objects.get(version=first.model_version)
+    ranking_v1 = _pool_ranking(project)
+    monkeypatch.setenv("EOLABEL_TRAIN_STEPS", "150")
+    with worker_process():
         # and labels more chips, served in the first model's order, until the policy asks again
         _annotate_until_request(client, project, requests=2)
         second = wait_for(lambda: _finished_jobs(project, 2), timeout=150)[1]

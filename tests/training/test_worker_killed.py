@@ -16,7 +16,7 @@ from tests.worker import wait_for, worker_kill, worker_process
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_training_changes_nothing_and_the_job_is_retried(
-    cloud_project, user, registry_root, settings, monkeypatch
+    builtin_sensors, cloud_project, user, registry_root, settings, monkeypatch
 ):
     # given a project with labels and a worker that trains for a long time
     annotate_n(cloud_project, user, training=4, validation=2)
