@@ -6,6 +6,7 @@ import { getJson } from "../api.js";
 import { hideError, reportError, showError } from "../banner.js";
 import { h } from "../dom.js";
 import { detailOf, makePost, NetworkError, newSubmissionId } from "./net.js";
+import { OVERLAYS } from "./overlays.js";
 import { ReviewFlow } from "./review.js";
 import { TaskView } from "./task.js";
 
@@ -37,6 +38,7 @@ const state = {
   retry: 0,
   expired: false,
   cls: classes.length ? classes[0].value : 0,
+  overlays: new Set(), // the overlays the annotator turned on, kept from task to task
 };
 
 function opacity() {
@@ -156,6 +158,12 @@ async function mountTask(task) {
   const tool = document.querySelector('#tools [aria-pressed="true"]');
   if (tool) chooseTool(tool.dataset.tool);
   fillPresets(state.view);
+  for (const name of OVERLAYS) {
+    const button = overlayButton(name);
+    if (!button) continue;
+    button.disabled = false;
+    if (state.overlays.has(name)) showOverlay(state.view, name);
+  }
   return state.view;
 }
 
@@ -166,6 +174,12 @@ function unmountTask() {
   if ($("toggle-prelabel")) {
     $("toggle-prelabel").disabled = true;
     $("toggle-prelabel").setAttribute("aria-pressed", "false");
+  }
+  for (const name of OVERLAYS) {
+    const button = overlayButton(name);
+    if (!button) continue;
+    button.disabled = true;
+    button.setAttribute("aria-pressed", "false");
   }
 }
 
@@ -335,6 +349,10 @@ function onKey(event) {
     chooseTool(TOOL_KEYS[key]);
   } else if (key === "p") {
     togglePrelabel();
+  } else if (key === "r") {
+    toggleOverlay("reference");
+  } else if (key === "u") {
+    toggleOverlay("uncertainty");
   } else if ((event.key === "Delete" || event.key === "Backspace") && editor?.deleteSelected) {
     editor.deleteSelected();
   }
@@ -344,6 +362,43 @@ function togglePrelabel() {
   const button = $("toggle-prelabel");
   if (!button || button.disabled || !state.view?.isMask) return;
   button.setAttribute("aria-pressed", String(state.view.editor.togglePrelabel()));
+}
+
+// --- view-only overlays: reference labels (R), model uncertainty (U) ----------------------------------------
+
+function overlayButton(name) {
+  const button = $(`toggle-${name}`);
+  return button && !button.hidden ? button : null;
+}
+
+function toggleOverlay(name) {
+  const button = overlayButton(name);
+  const view = state.view;
+  if (!button || button.disabled || !view?.overlays) return;
+  if (view.overlays.wants(name)) {
+    view.overlays.hide(name);
+    state.overlays.delete(name);
+    button.setAttribute("aria-pressed", "false");
+    return;
+  }
+  state.overlays.add(name);
+  showOverlay(view, name);
+}
+
+async function showOverlay(view, name) {
+  const button = overlayButton(name);
+  button.setAttribute("aria-pressed", "true");
+  try {
+    const shown = await view.overlays.show(name);
+    if (view === state.view) button.setAttribute("aria-pressed", String(shown));
+  } catch (error) {
+    if (view !== state.view) return;
+    button.setAttribute("aria-pressed", "false");
+    // 403/404 hold for this task (no reference, no model yet...): the button waits for the next task.
+    if (error.status === 403 || error.status === 404) button.disabled = true;
+    const what = name === "reference" ? "Reference labels" : "Model uncertainty";
+    setStatus(`${what}: ${error.message}.`, "warn");
+  }
 }
 
 // --- wiring ---------------------------------------------------------------------------------------------
@@ -370,6 +425,7 @@ $("overlay-opacity").addEventListener("input", (event) => {
   $("overlay-opacity-value").textContent = `${event.target.value} %`;
   state.view?.setOpacity?.(opacity());
 });
+for (const name of OVERLAYS) overlayButton(name)?.addEventListener("click", () => toggleOverlay(name));
 $("undo").addEventListener("click", () => state.view?.editor?.undo());
 $("redo").addEventListener("click", () => state.view?.editor?.redo());
 if ($("tools")) {

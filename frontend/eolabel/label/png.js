@@ -69,7 +69,12 @@ export function base64(bytes) {
 export async function imagePixels(url) {
   const response = await fetch(url, { credentials: "same-origin" });
   if (!response.ok) throw new Error(`${url}: ${response.status}`);
-  const bitmap = await createImageBitmap(await response.blob(), {
+  return blobPixels(await response.blob());
+}
+
+// RGBA pixels of PNG bytes already fetched, decoded the same way.
+export async function blobPixels(blob) {
+  const bitmap = await createImageBitmap(blob, {
     colorSpaceConversion: "none",
     premultiplyAlpha: "none",
   });
