@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python manage.py bench_queue
 	$(BIN)/python manage.py bench_loop
 	$(BIN)/python -m ml.bench
+	$(BIN)/python manage.py bench_soak --users 50 --minutes 10 --worker
 
 lint: install
 	$(BIN)/ruff check eolabel ml fixtures tests
