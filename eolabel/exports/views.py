@@ -32,7 +32,12 @@ class ProjectExportApi(APIView):
 
     @extend_schema(
         parameters=[ExportInput],
-        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="the export file (attachment)")},
+        responses={
+            (200, fmt.content_type): OpenApiResponse(
+                OpenApiTypes.BINARY, description=f"the {fmt.name} export file (attachment)"
+            )
+            for fmt in EXPORT_FORMATS.values()
+        },
     )
     def get(self, request: Request, project_id: int) -> FileResponse:
         try:  # access first: an outsider learns nothing from how the parameters are judged
