@@ -306,3 +306,24 @@ def test_both_overlays_are_in_the_api_schema(manager_client):
         operation = paths[f"/api/tasks/{{task_id}}/{name}.png"]["get"]
         assert "image/png" in operation["responses"]["200"]["content"]
         assert {"403", "404"} <= set(operation["responses"])
+
+
+def test_vehicle_uncertainty_is_the_heatmaps_binary_entropy_spread_over_its_stride():
+    class Heat(torch.nn.Module):
+        """Centre logits on a stride-4 grid: 0 (p = 0.5, most unsure) in the top-left cell, 40 elsewhere."""
+
+        stride = 4
+        size_multiple = 4
+
+        def forward(self, x):
+            n, _, h, w = x.shape
+            logits = torch.full((n, 2, h // 4, w // 4), 40.0)
+            logits[:, :, 0, 0] = 0.0
+            return {"heatmap": logits}
+
+    images = np.zeros((1, 3, 8, 8), dtype=np.float32)
+
+    unit = overlays.pixel_uncertainty(model=Heat(), images=images, task="vehicles")
+
+    assert unit.shape == (1, 8, 8)
+    assert np.allclose(unit[0, :4, :4], 1.0) and np.allclose(unit[0, 4:, :], 0.0, atol=1e-6)
