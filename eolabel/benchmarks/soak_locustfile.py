@@ -12,6 +12,7 @@ import itertools
 import json
 import random
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -72,8 +73,10 @@ class Annotator(FastHttpUser):
             task_ = answer.json()["task"]
         if task_ is None:
             return
+        held_from = time.time()  # the client holds the chip from here until it sends its submit or skip
         self._tiles(task_)
         if self.rng.random() < _plan["skip_share"]:
+            self._held(task_, held_from)
             self.client.post(
                 f"/api/tasks/{task_['id']}/skip", json={"reason": "soak: skipped"}, headers=self.headers,
                 name="skip",
@@ -85,6 +88,7 @@ class Annotator(FastHttpUser):
             "seconds_spent": round(self.rng.uniform(5, 60), 1),
             "mask_png": _mask_png(chip["width"], chip["height"], self.rng),
         }
+        self._held(task_, held_from)
         self._submit(task_, body, name="submit")
         while self.rng.random() < _plan["retry_share"]:
             self._submit(task_, body, name="submit-retry")
@@ -98,6 +102,13 @@ class Annotator(FastHttpUser):
                 if answer.status_code == 404 and x != centre.x:
                     answer.success()  # the neighbour of an edge chip's tile can lie outside the scene
 
+    def _held(self, task_: dict, held_from: float) -> None:
+        self._write({"held": task_["id"], "chip": task_["chip"]["id"], "from": held_from, "to": time.time()})
+
+    def _write(self, record: dict) -> None:
+        with _log_lock, self.log.open("a") as out:
+            out.write(json.dumps(record) + "\n")
+
     def _submit(self, task_: dict, body: dict, *, name: str) -> None:
         with self.client.post(
             f"/api/tasks/{task_['id']}/annotations", data=json.dumps(body), headers=self.headers, name=name,
@@ -108,5 +119,4 @@ class Annotator(FastHttpUser):
                 record["annotation"] = answer.json()["id"]
             elif answer.status_code == 409 and name == "submit":
                 answer.success()  # the lease expired while the user was away: a valid, checked answer
-            with _log_lock, self.log.open("a") as out:
-                out.write(json.dumps(record) + "\n")
+            self._write(record)
