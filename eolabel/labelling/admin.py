@@ -18,6 +18,7 @@ class ProjectForm(forms.ModelForm):
         fields = [
             "name", "description", "task_type", "classes", "sensors", "scenes", "chip_size", "strategy",
             "retrain_every_n", "retrain_min_interval_minutes", "validation_fraction", "overlap",
+            "show_reference_to_annotators",
         ]  # fmt: skip
 
     def clean_classes(self):

@@ -90,6 +90,9 @@ class ProjectUpdateInput(StrictInput):
     retrain_every_n = serializers.IntegerField(min_value=1, max_value=10**6, required=False)
     retrain_min_interval_minutes = serializers.IntegerField(min_value=0, max_value=10**6, required=False)
     overlap = serializers.IntegerField(min_value=1, max_value=10, required=False)
+    show_reference_to_annotators = serializers.BooleanField(
+        required=False, help_text="annotators may toggle the reference overlay (reviewers and managers always can)"
+    )
 
     def validate(self, attrs: dict) -> dict:
         if not attrs:
@@ -116,7 +119,7 @@ class ProjectOutput(serializers.ModelSerializer):
         fields = [
             "id", "name", "description", "task_type", "classes", "sensors", "scenes", "chip_size", "strategy",
             "retrain_every_n", "retrain_min_interval_minutes", "validation_fraction", "overlap",
-            "current_model_version", "my_role", "created",
+            "show_reference_to_annotators", "current_model_version", "my_role", "created",
         ]  # fmt: skip
 
 

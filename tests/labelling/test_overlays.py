@@ -144,8 +144,12 @@ def test_reference_is_for_reviewers_and_managers_and_for_annotators_only_when_th
     add_member(world["project"], bob, "annotator")
     assert client_for(bob).get(url).status_code == 403
 
-    # when the project's manager lets annotators see references
-    Project.objects.filter(pk=world["project"].pk).update(show_reference_to_annotators=True)
+    # when the project's manager lets annotators see references (an annotator may not)
+    project_url = f"/api/projects/{world['project'].pk}/"
+    body = {"show_reference_to_annotators": True}
+    assert client_for(users["anna"]).patch(project_url, body, content_type="application/json").status_code == 403
+    switched = client_for(users["mona"]).patch(project_url, body, content_type="application/json")
+    assert switched.status_code == 200 and switched.json()["show_reference_to_annotators"] is True
 
     # then anna sees it; the other annotator still does not see anna's task; no role still 404
     assert client_for(users["anna"]).get(url).status_code == 200

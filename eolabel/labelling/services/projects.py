@@ -23,7 +23,7 @@ from eolabel.ranking.models import ChipScore, Strategy
 
 UPDATABLE = frozenset(
     {"name", "description", "classes", "strategy", "retrain_every_n", "retrain_min_interval_minutes", "overlap",
-     "sensors", "scenes"}
+     "sensors", "scenes", "show_reference_to_annotators"}
 )  # fmt: skip
 
 
