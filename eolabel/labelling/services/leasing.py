@@ -73,7 +73,8 @@ def lease_next(*, project: Project, user: AbstractBaseUser, now: datetime | None
                     pk=candidate.pk, state=ProjectChip.State.AVAILABLE
                 ).update(state=ProjectChip.State.LEASED)
                 if claimed:
-                    return NextTask(lease=_lease_create(current, candidate, user, moment))
+                    # stamped after the claim: a lease never starts before the previous lease of the chip ended
+                    return NextTask(lease=_lease_create(current, candidate, user, now or timezone.now()))
         except IntegrityError:
             # The same user's concurrent "next" won (one active lease per user and project): return that one.
             held = _active_lease(project, user)
