@@ -1,6 +1,7 @@
 """Tile services: one scene fetch, parameter validation, ETag, then the rio-tiler read and render.
 
-The request gives a scene id, never a path: the file is always ``archive_resolve(scene.asset_path)``."""
+The request gives a scene id, never a path: the file is always ``archive_resolve(scene.asset_path)``, and the
+scene is only ever read through ``scenes_visible_to``: a scene the caller may not see is "not found"."""
 
 import hashlib
 from collections.abc import Mapping, Sequence
@@ -8,9 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+
 from eolabel.archive.errors import PathOutsideArchive
 from eolabel.archive.models import Scene
 from eolabel.archive.paths import archive_resolve
+from eolabel.archive.selectors import scenes_visible_to
 from eolabel.tiles import render
 from eolabel.tiles.errors import SceneNotFound
 from eolabel.tiles.params import (
@@ -37,9 +42,10 @@ class PreparedTile:
     etag: str
 
 
-def scene_for_tiles(*, scene_id: int) -> Scene:
-    """The one database query of a tile request."""
-    scene = Scene.objects.select_related("sensor").filter(pk=scene_id).first()
+def scene_for_tiles(*, scene_id: int, user: AbstractBaseUser | AnonymousUser) -> Scene:
+    """The one database query of a tile request: the scene, if ``user`` may see it (for non-staff users an
+    indexed ``EXISTS`` on their memberships in the same query), with its sensor."""
+    scene = scenes_visible_to(user=user).select_related("sensor").filter(pk=scene_id).first()
     if scene is None:
         raise SceneNotFound(f"scene {scene_id} does not exist")
     if scene.status != Scene.Status.READY:
@@ -63,9 +69,16 @@ def tile_params_for(*, scene: Scene, query: Mapping[str, Sequence[str]]) -> Tile
 
 
 def tile_prepare(
-    *, scene_id: int, z: int, x: int, y: int, fmt: str, query: Mapping[str, Sequence[str]]
+    *,
+    scene_id: int,
+    user: AbstractBaseUser | AnonymousUser,
+    z: int,
+    x: int,
+    y: int,
+    fmt: str,
+    query: Mapping[str, Sequence[str]],
 ) -> PreparedTile:
-    scene = scene_for_tiles(scene_id=scene_id)
+    scene = scene_for_tiles(scene_id=scene_id, user=user)
     address = tile_address_parse(z=z, x=x, y=y, fmt=fmt)
     params = tile_params_for(scene=scene, query=query)
     return PreparedTile(

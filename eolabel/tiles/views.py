@@ -1,4 +1,4 @@
-"""Tile views: authentication, then one service call; tile errors map to HTTP codes here and nowhere else."""
+"""Tile views: authentication, then one service call (which reads the scene only if the user may see it); tile errors map to HTTP codes here and nowhere else."""
 
 import hashlib
 import json
@@ -76,7 +76,7 @@ class TileView(TileApiView):
     )
     def get(self, request: Request, scene_id: int, z: int, x: int, y: int, fmt: str) -> HttpResponse:
         tile = services.tile_prepare(
-            scene_id=scene_id, z=z, x=x, y=y, fmt=fmt, query=dict(request.GET.lists())
+            scene_id=scene_id, user=request.user, z=z, x=x, y=y, fmt=fmt, query=dict(request.GET.lists())
         )
         headers = {
             "ETag": tile.etag,
@@ -98,7 +98,7 @@ class TileJsonView(TileApiView):
         responses=OpenApiResponse(OpenApiTypes.OBJECT, description="TileJSON 3.0.0 (see docs/tiles.md)"),
     )
     def get(self, request: Request, scene_id: int) -> Response:
-        scene = services.scene_for_tiles(scene_id=scene_id)
+        scene = services.scene_for_tiles(scene_id=scene_id, user=request.user)
         fmt = tile_format_parse(request.GET.get("format", "png"))
         params = services.tile_params_for(scene=scene, query=dict(request.GET.lists()))
         origin = reverse("tiles:tile", kwargs={"scene_id": scene.pk, "z": 0, "x": 0, "y": 0, "fmt": fmt})
