@@ -1,22 +1,23 @@
 """Every route of the URL router that names an object by an integer id, tried with every method by a user who
 has no role in the object's project: never a 2xx, always 403/404/405, and no row anywhere changes.
 
-Archive routes (scenes, chips, tiles) are archive-wide by design: every signed-in user reads every scene, as the
-map page shows them all. They are walked too, and must refuse every write."""
+Archive routes (scenes, chips, tiles, TileJSON) follow the same rule: a scene is seen by staff (archive curators)
+and by users with a role in a project holding it. The walk runs as a plain manager of project A, who must get no
+2xx anywhere on B's ids; and as staff eve (manager of A too), who may read B's scene but must refuse every write."""
 
 from dataclasses import dataclass
 
-import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from eolabel.labelling.models import Project
+from tests.labelling.factories import add_member, make_user
 from tests.security.conftest import World, db_snapshot
 
 METHODS = ("get", "post", "put", "patch", "delete")
 REFUSED = {403, 404, 405}
-ARCHIVE_WIDE = {"archive:scene-detail", "archive:scene-chips", "tiles:tile", "tiles:tilejson"}
+CURATOR_READS = {"archive:scene-detail", "archive:scene-chips", "tiles:tile", "tiles:tilejson"}
 QUERY = {"exports:project-export": "?format=geotiff"}
 
 
@@ -101,21 +102,40 @@ def test_the_walk_finds_every_kind_of_object_route(world):
     assert len(names) >= 35
 
 
-@pytest.mark.django_db(transaction=False)
-def test_an_outsider_gets_403_404_or_405_on_every_route_and_method(world):
-    client = Client()
-    client.force_login(world.eve)
-    before = db_snapshot()
+def walk_failures(client: Client, world: World, *, readable: set[str]) -> list[str]:
+    """Every route and method on B's ids whose status is not a refusal (or a 200 GET of a ``readable`` route)."""
     failures = []
-
     for route, url in urls_for(world):
         for method in METHODS:
             status = call(client, method, url).status_code
-            allowed = REFUSED | ({200} if route.name in ARCHIVE_WIDE and method == "get" else set())
+            allowed = REFUSED | ({200} if route.name in readable and method == "get" else set())
             if status not in allowed:
                 failures.append(f"{method.upper()} {url} ({route.name}): {status}")
+    return failures
+
+
+def test_an_outsider_gets_403_404_or_405_on_every_route_and_method_scenes_and_tiles_included(world):
+    outsider = make_user("olaf")  # not staff: manager of project A, no role in B
+    add_member(world.project_a, outsider, "manager")
+    client = Client()
+    client.force_login(outsider)
+    before = db_snapshot()
+
+    failures = walk_failures(client, world, readable=set())
 
     assert failures == []
+    assert db_snapshot() == before
+
+
+def test_staff_outside_a_project_read_its_scene_but_change_nothing(world):
+    client = Client()
+    client.force_login(world.eve)  # staff (an archive curator), manager of project A only
+    before = db_snapshot()
+
+    failures = walk_failures(client, world, readable=CURATOR_READS)
+
+    assert failures == []
+    assert client.get(f"/api/scenes/{world.scene_b.pk}/").status_code == 200
     assert db_snapshot() == before
 
 
@@ -134,7 +154,7 @@ def test_anonymous_callers_never_get_a_2xx(world):
     assert db_snapshot() == before
 
 
-def test_archive_wide_routes_show_no_project_data(world):
+def test_a_scene_read_by_staff_shows_no_project_data(world):
     client = Client()
     client.force_login(world.eve)
 
