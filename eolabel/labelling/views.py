@@ -142,7 +142,9 @@ class ProjectDetailApi(LabellingApi):
         project, role = project_access(user=request.user, project_id=project_id, action=Action.MANAGE)
         data = ProjectUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        project = services.project_update(project=project, changes=data.validated_data)
+        project = services.project_update(
+            project=project, changes=data.validated_data, changed_by=request.user
+        )
         return Response(_project_detail(project, role=role))
 
 

@@ -139,3 +139,19 @@ def test_a_members_tile_still_reads_the_scene_in_one_query(archive):
     assert (
         len(archive_sql) == 1 and "EXISTS" in archive_sql[0] and "labelling_project_scenes" in archive_sql[0]
     )
+
+
+def test_a_manager_cannot_pull_a_scene_they_cannot_see_into_their_project(archive):
+    project_a = archive.scene_a.labelling_projects.get()
+    add_member(project_a, archive.outsider, "manager")
+    client = client_for(archive.outsider)
+    both = [archive.scene_a.pk, archive.scene_b.pk]
+
+    response = client.patch(
+        f"/api/projects/{project_a.pk}/", {"scenes": both}, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == f"scenes: no scene with id {archive.scene_b.pk}"
+    assert list(project_a.scenes.values_list("pk", flat=True)) == [archive.scene_a.pk]
+    assert client.get(f"/api/scenes/{archive.scene_b.pk}/").status_code == 404

@@ -8,11 +8,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from eolabel.archive.errors import ArchiveError
 from eolabel.archive.models import Chip, Scene, Sensor
+from eolabel.archive.selectors import scenes_visible_to
 from eolabel.archive.services import chips_ensure
 from eolabel.labelling.classes import classes_validate
 from eolabel.labelling.errors import LastManager, NotFound, ProjectInvalid
@@ -100,9 +101,11 @@ def project_create(
     return project
 
 
-def project_update(*, project: Project, changes: Mapping[str, Any]) -> Project:
+def project_update(*, project: Project, changes: Mapping[str, Any], changed_by: Any = None) -> Project:
     """Change the settings in ``changes`` (keys from UPDATABLE). Sensors and scenes can only be added; class
-    values can be added, renamed and recoloured but not removed. Changing ``overlap`` re-opens or closes chips."""
+    values can be added, renamed and recoloured but not removed. Changing ``overlap`` re-opens or closes chips.
+    With ``changed_by``, added scenes must be ones that user may see (``scenes_visible_to``): a manager cannot
+    pull another project's scene into theirs to read it; an unseen id reads "no scene", like a missing one."""
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise ProjectInvalid("cannot be changed", field=sorted(unknown)[0])
@@ -127,7 +130,8 @@ def project_update(*, project: Project, changes: Mapping[str, Any]) -> Project:
         sensors = added
     scenes: list[Scene] = []
     if "scenes" in changes:
-        scenes = _scenes(changes["scenes"], sensors)
+        among = scenes_visible_to(user=changed_by) if changed_by is not None else None
+        scenes = _scenes(changes["scenes"], sensors, among=among)
         dropped_ids = set(project.scenes.values_list("pk", flat=True)) - {s.pk for s in scenes}
         if dropped_ids:
             shown = ", ".join(map(str, sorted(dropped_ids)))
@@ -208,9 +212,12 @@ def _sensors(names: Iterable[str]) -> list[Sensor]:
     return [found[n] for n in wanted]
 
 
-def _scenes(ids: Iterable[int], sensors: list[Sensor]) -> list[Scene]:
+def _scenes(
+    ids: Iterable[int], sensors: list[Sensor], *, among: QuerySet[Scene] | None = None
+) -> list[Scene]:
     wanted = list(dict.fromkeys(ids))
-    found = {s.pk: s for s in Scene.objects.filter(pk__in=wanted).select_related("sensor")}
+    scenes = Scene.objects.all() if among is None else among
+    found = {s.pk: s for s in scenes.filter(pk__in=wanted).select_related("sensor")}
     missing = [i for i in wanted if i not in found]
     if missing:
         raise ProjectInvalid(f"no scene with id {missing[0]}", field="scenes")
