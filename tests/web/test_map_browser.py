@@ -89,7 +89,8 @@ def june_and_august(archive: Path) -> list[Scene]:
 
 @pytest.fixture
 def ana(django_user_model):
-    return django_user_model.objects.create_user(username="ana", password=PASSWORD)
+    """An archive curator (staff), like the demo login: the map shows them every scene of the archive."""
+    return django_user_model.objects.create_user(username="ana", password=PASSWORD, is_staff=True)
 
 
 @pytest.fixture
