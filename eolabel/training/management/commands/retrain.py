@@ -4,10 +4,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from eolabel.labelling.models import Project
-from eolabel.training.errors import JobActive
+from eolabel.training.management.jobcli import job_queue_or_run
 from eolabel.training.models import TrainingJob
-from eolabel.training.services.jobs import training_job_enqueue, training_jobs_reap
-from eolabel.training.services.runner import training_job_run
+from eolabel.training.services.jobs import training_jobs_reap
 
 
 class Command(BaseCommand):
@@ -43,20 +42,10 @@ class Command(BaseCommand):
         project = Project.objects.filter(pk=opts["project"]).first()
         if project is None:
             raise CommandError(f"no project {opts['project']}")
-        try:
-            job = training_job_enqueue(
-                project=project,
-                kind=TrainingJob.Kind.RETRAIN,
-                reason="manage.py retrain",
-                send=not opts["inline"],
-            )
-        except JobActive as exc:
-            raise CommandError(str(exc)) from exc
-        if not opts["inline"]:
-            self.stdout.write(f"job {job.pk} queued for project {project.pk}")
-            return
-        outcome = training_job_run(job_id=job.pk)
-        job.refresh_from_db()
-        self.stdout.write(f"job {job.pk} {outcome}: {job.message}")
-        if job.state != TrainingJob.State.SUCCEEDED:
-            raise CommandError(job.message or outcome)
+        job_queue_or_run(
+            self,
+            project=project,
+            kind=TrainingJob.Kind.RETRAIN,
+            reason="manage.py retrain",
+            inline=opts["inline"],
+        )

@@ -3,10 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from eolabel.labelling.models import Project
-from eolabel.training.errors import JobActive
+from eolabel.training.management.jobcli import job_queue_or_run
 from eolabel.training.models import TrainingJob
-from eolabel.training.services.jobs import training_job_enqueue
-from eolabel.training.services.runner import training_job_run
 from eolabel.training.services.scoring import scoring_pass_start
 
 
@@ -37,20 +35,10 @@ class Command(BaseCommand):
                 f"scoring pass {scoring_pass.pk}: {scoring_pass.chunks_total} chunk task(s) sent"
             )
             return
-        try:
-            job = training_job_enqueue(
-                project=project,
-                kind=TrainingJob.Kind.SCORE,
-                reason="manage.py score",
-                send=not opts["inline"],
-            )
-        except JobActive as exc:
-            raise CommandError(str(exc)) from exc
-        if not opts["inline"]:
-            self.stdout.write(f"job {job.pk} queued for project {project.pk}")
-            return
-        outcome = training_job_run(job_id=job.pk)
-        job.refresh_from_db()
-        self.stdout.write(f"job {job.pk} {outcome}: {job.message}")
-        if job.state != TrainingJob.State.SUCCEEDED:
-            raise CommandError(job.message or outcome)
+        job_queue_or_run(
+            self,
+            project=project,
+            kind=TrainingJob.Kind.SCORE,
+            reason="manage.py score",
+            inline=opts["inline"],
+        )
