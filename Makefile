@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python manage.py bench_tiles
 	$(BIN)/python manage.py bench_queue
 	$(BIN)/python manage.py bench_loop
+	$(BIN)/python manage.py bench_label_page
 	$(BIN)/python -m ml.bench
 	$(BIN)/python manage.py bench_soak --users 50 --minutes 10 --worker
 
