@@ -43,7 +43,7 @@ test: install browser
 test-fast: install
 	$(BIN)/python -m pytest -m "not browser and not slow"
 
-bench: install
+bench: install browser
 	$(BIN)/python manage.py bench_tiles
 	$(BIN)/python manage.py bench_queue
 	$(BIN)/python manage.py bench_loop
