@@ -91,7 +91,8 @@ class ProjectUpdateInput(StrictInput):
     retrain_min_interval_minutes = serializers.IntegerField(min_value=0, max_value=10**6, required=False)
     overlap = serializers.IntegerField(min_value=1, max_value=10, required=False)
     show_reference_to_annotators = serializers.BooleanField(
-        required=False, help_text="annotators may toggle the reference overlay (reviewers and managers always can)"
+        required=False,
+        help_text="annotators may toggle the reference overlay (reviewers and managers always can)",
     )
 
     def validate(self, attrs: dict) -> dict:

@@ -147,7 +147,9 @@ def test_reference_is_for_reviewers_and_managers_and_for_annotators_only_when_th
     # when the project's manager lets annotators see references (an annotator may not)
     project_url = f"/api/projects/{world['project'].pk}/"
     body = {"show_reference_to_annotators": True}
-    assert client_for(users["anna"]).patch(project_url, body, content_type="application/json").status_code == 403
+    assert (
+        client_for(users["anna"]).patch(project_url, body, content_type="application/json").status_code == 403
+    )
     switched = client_for(users["mona"]).patch(project_url, body, content_type="application/json")
     assert switched.status_code == 200 and switched.json()["show_reference_to_annotators"] is True
 
