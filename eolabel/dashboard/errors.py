@@ -7,6 +7,10 @@ class AreaInvalid(InvalidInput):
     """The area of interest is not a valid EPSG:4326 polygon, or its name is taken."""
 
 
+class AreaNotFound(NotFound):
+    """No area of interest with that id in the project."""
+
+
 class NothingToCompare(NotFound):
     """No pre-label of that model version or no reference mask for that scene."""
 

@@ -1,11 +1,11 @@
-"""Dashboard writes: areas of interest (managers only; the view checks the role)."""
+"""Dashboard writes: areas of interest, created, renamed and deleted (managers only; the view checks the role)."""
 
 from typing import Any
 
 import shapely
 from django.contrib.auth.base_user import AbstractBaseUser
 
-from eolabel.dashboard.errors import AreaInvalid
+from eolabel.dashboard.errors import AreaInvalid, AreaNotFound
 from eolabel.dashboard.models import AreaOfInterest
 from eolabel.labelling.models import Project
 
@@ -16,15 +16,44 @@ def area_of_interest_create(
     *, project: Project, name: str, geometry: Any, created_by: AbstractBaseUser | None = None
 ) -> AreaOfInterest:
     """Store a named GeoJSON Polygon (EPSG:4326 lon/lat, one outer ring, valid, non-empty)."""
-    name = (name or "").strip()
-    if not name or len(name) > 200:
-        raise AreaInvalid("give the area a name of 1 to 200 characters", field="name")
+    name = _name(name)
     polygon = _polygon(geometry)
     if AreaOfInterest.objects.filter(project=project, name=name).exists():
         raise AreaInvalid(f"an area named {name!r} already exists", field="name")
     return AreaOfInterest.objects.create(
         project=project, name=name, geometry=shapely.geometry.mapping(polygon), created_by=created_by
     )
+
+
+def area_of_interest_get(*, project: Project, area_id: int) -> AreaOfInterest:
+    """The project's area with that id; an area of another project is not found, like a missing one."""
+    area = AreaOfInterest.objects.filter(project=project, pk=area_id).first()
+    if area is None:
+        raise AreaNotFound(f"no area of interest {area_id} in this project")
+    return area
+
+
+def area_of_interest_rename(*, area: AreaOfInterest, name: str) -> AreaOfInterest:
+    """Give the area a new name (1 to 200 characters, unique in its project; its own name is a no-op)."""
+    name = _name(name)
+    if AreaOfInterest.objects.filter(project_id=area.project_id, name=name).exclude(pk=area.pk).exists():
+        raise AreaInvalid(f"an area named {name!r} already exists", field="name")
+    if area.name != name:
+        area.name = name
+        area.save(update_fields=["name"])
+    return area
+
+
+def area_of_interest_delete(*, area: AreaOfInterest) -> None:
+    """Remove the area; its vehicle counts disappear with it (they are computed, not stored)."""
+    area.delete()
+
+
+def _name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise AreaInvalid("give the area a name of 1 to 200 characters", field="name")
+    return name
 
 
 def _polygon(geometry: Any) -> shapely.Polygon:

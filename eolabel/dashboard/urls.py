@@ -25,6 +25,7 @@ api_patterns = [
     ),
     path(P + "comparison/scenes/<int:scene_id>.png", views.ComparisonPngApi.as_view(), name="comparison-png"),
     path(P + "areas", views.AreasApi.as_view(), name="areas"),
+    path(P + "areas/<int:area_id>", views.AreaDetailApi.as_view(), name="area-detail"),
     path(P + "vehicle-counts", views.VehicleCountsApi.as_view(), name="vehicle-counts"),
     path(P + "vehicle-counts.csv", views.VehicleCountsCsvApi.as_view(), name="vehicle-counts-csv"),
 ]

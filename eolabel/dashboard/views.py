@@ -18,7 +18,7 @@ from eolabel.dashboard import comparison, learning, loop, selectors, services, u
 from eolabel.labelling.errors import NotFound
 from eolabel.labelling.permissions import Action, project_access, role_allows
 from eolabel.labelling.selectors import project_list_for
-from eolabel.labelling.serializers import StrictInput
+from eolabel.labelling.serializers import ErrorOutput, StrictInput
 from eolabel.labelling.views import LabellingApi
 from eolabel.tiles.views import IgnoreAccept
 from eolabel.web.views import LOGIN_PAGE
@@ -201,6 +201,44 @@ class AreasApi(LabellingApi):
         )
         body = {"id": area.pk, "name": area.name, "geometry": area.geometry}
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class AreaRenameInput(StrictInput):
+    name = serializers.CharField(max_length=200, help_text="the new name, unique in the project")
+
+
+class AreaOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    geometry = serializers.JSONField(help_text="GeoJSON Polygon in EPSG:4326")
+
+
+class AreaDetailApi(LabellingApi):
+    """One area of interest: rename or delete it (managers). The role is checked before the area is looked up,
+    and an area of another project is 404 like a missing one."""
+
+    @extend_schema(
+        request=AreaRenameInput,
+        responses={200: AreaOutput, 400: ErrorOutput, 403: ErrorOutput, 404: ErrorOutput},
+        summary="Rename an area (managers); body {name} only",
+    )
+    def patch(self, request: Request, project_id: int, area_id: int) -> Response:
+        project, _ = project_access(user=request.user, project_id=project_id, action=Action.MANAGE)
+        area = services.area_of_interest_get(project=project, area_id=area_id)
+        data = AreaRenameInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        area = services.area_of_interest_rename(area=area, name=data.validated_data["name"])
+        return Response({"id": area.pk, "name": area.name, "geometry": area.geometry})
+
+    @extend_schema(
+        responses={204: None, 403: ErrorOutput, 404: ErrorOutput},
+        summary="Delete an area (managers)",
+    )
+    def delete(self, request: Request, project_id: int, area_id: int) -> Response:
+        project, _ = project_access(user=request.user, project_id=project_id, action=Action.MANAGE)
+        area = services.area_of_interest_get(project=project, area_id=area_id)
+        services.area_of_interest_delete(area=area)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class VehicleCountsApi(LabellingApi):

@@ -1,6 +1,6 @@
 """The dashboard in a real browser (Debian's chromium through Playwright): a manager's view of a cloud project
 with labels, jobs, model versions, chip scores and a comparison; and a manager drawing an area of interest on a
-vehicle project by clicking vertices.
+vehicle project by clicking vertices, then renaming and deleting it in the areas table.
 
 Without chromium or Playwright these tests skip, unless EOLABEL_REQUIRE_BROWSER=1 (CI): then they fail. The
 screenshot is always taken and checked in a temporary folder; EOLABEL_SCREENSHOTS=1 also copies it to
@@ -250,6 +250,22 @@ def test_manager_draws_an_area_by_clicking_vertices(vehicle_world, live_server, 
     areas = page.evaluate(f"async () => (await fetch('/api/projects/{project.pk}/dashboard/areas')).json()")
     [area] = areas["features"]
     assert area["properties"]["name"] == "ring road" and len(area["geometry"]["coordinates"][0]) == 5
+    # when the manager renames it in the areas table, to a name that is markup
+    page.click("#areas .area-rename")
+    page.fill("#areas .area-rename-form input", "<b>bypass</b>")
+    page.click("#areas .area-rename-form button[type=submit]")
+    page.wait_for_selector("#areas tbody td:has-text('<b>bypass</b>')")
+    # then the name is shown as text, in the table and on the map (once Leaflet's 200 ms tooltip fade-out is over)
+    page.wait_for_function("() => document.querySelectorAll('.area-label').length === 1")
+    assert page.locator("#areas tbody b, .area-label b").count() == 0
+    assert page.locator(".area-label").inner_text() == "<b>bypass</b>"
+    # when the manager deletes it (asked again in the row)
+    page.click("#areas .area-delete")
+    page.click("#areas .area-delete-confirm")
+    page.wait_for_selector("#areas tbody td.muted")
+    areas = page.evaluate(f"async () => (await fetch('/api/projects/{project.pk}/dashboard/areas')).json()")
+    assert areas["features"] == []
+    page.wait_for_function("() => document.querySelectorAll('.area-label').length === 0")
     assert page.problems == []
 
 

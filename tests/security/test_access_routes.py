@@ -57,6 +57,7 @@ def ids_of(world: World, project: Project) -> dict[str, str]:
         "annotation_id": str(world.annotation_b.pk),
         "scene_id": str(world.scene_b.pk),
         "job_id": str(world.job_b.pk),
+        "area_id": str(world.area_b.pk),
         "number": "1",
         "z": "0",
         "x": "0",
@@ -97,7 +98,7 @@ def test_the_walk_finds_every_kind_of_object_route(world):
     assert {
         "labelling:project-detail", "labelling:task-annotations", "labelling:annotation-detail",
         "training:job-detail", "training:model-detail", "training:retrain-now", "exports:project-export",
-        "dashboard-api:areas", "dashboard-api:comparison-png", "dashboard:project", "web:label", "tiles:tile",
+        "dashboard-api:areas", "dashboard-api:area-detail", "dashboard-api:comparison-png", "dashboard:project", "web:label", "tiles:tile",
     } <= names  # fmt: skip
     assert len(names) >= 35
 

@@ -1,6 +1,6 @@
 // The dashboard map: the uncertainty layer (chip rectangles coloured by the current model's score), the
 // comparison overlay of one scene (a server-made PNG placed at the scene's bounds, with the server's figures),
-// and areas of interest, which managers draw by clicking vertices.
+// and areas of interest, which managers draw by clicking vertices, and rename or delete in the areas table.
 
 import { ApiError, failureMessage, getJson } from "../api.js";
 import { h } from "../dom.js";
@@ -26,16 +26,19 @@ function csrf() {
   return document.querySelector("input[name=csrfmiddlewaretoken]")?.value || "";
 }
 
-export async function postJson(url, body) {
+// A JSON write (POST, PATCH, DELETE) with the CSRF token; null for a 204.
+export async function sendJson(url, body, { method = "POST" } = {}) {
   const response = await fetch(url, {
-    method: "POST",
+    method,
     credentials: "same-origin",
     headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf() },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!response.ok) throw new ApiError(await failureMessage(response), response.status);
-  return response.json();
+  return response.status === 204 ? null : response.json();
 }
+
+export const postJson = (url, body) => sendJson(url, body);
 
 export function dashboardMap(root, { onError }) {
   const map = createGeoMap(document.getElementById("dash-map"));
@@ -168,12 +171,73 @@ export function dashboardMap(root, { onError }) {
       style: { color: "#c8553d", weight: 2, fillOpacity: 0.08 },
       onEachFeature: (f, l) => l.bindTooltip(h("span", {}, f.properties.name), { permanent: true, direction: "center", className: "area-label" }), // text, never HTML
     }).addTo(map);
+    const list = h("div", { className: "area-list" });
+    panels.areas.append(list);
     const load = async () => {
       const data = await getJson(root.dataset.areasUrl);
       layer.clearLayers();
       layer.addData(data);
       if (data.features.length) grow(layer.getBounds());
+      list.replaceChildren(areaTable(data.features));
       return data;
+    };
+    const changed = async () => {
+      await load();
+      if (onSaved) await onSaved();
+    };
+    // One row per area; managers get Rename (an inline form) and Delete (asks again in the row). Names are text.
+    const areaTable = (features) => {
+      const head = h("tr", {}, h("th", {}, "Area"), canDraw ? h("th", {}, h("span", { className: "visually-hidden" }, "Actions")) : null);
+      const rows = features.map((f) => areaRow(f.properties));
+      if (!rows.length) rows.push(h("tr", {}, h("td", { colspan: canDraw ? 2 : 1, className: "muted" }, "No area of interest yet.")));
+      // The side panel is 260 px wide: a fixed layout, names that break anywhere, buttons that wrap.
+      return paint(h("table", { className: "data", id: "areas" }, h("caption", {}, "Areas of interest"), h("thead", {}, head), h("tbody", {}, rows)), { tableLayout: "fixed" });
+    };
+    const areaRow = ({ id, name }) => {
+      const nameCell = paint(h("td", {}, name), { overflowWrap: "anywhere" });
+      const row = h("tr", { dataset: { areaId: id } }, nameCell);
+      if (!canDraw) return row;
+      const url = `${root.dataset.areasUrl}/${id}`;
+      const actions = h("td", {});
+      const act = (work) => async () => {
+        try {
+          await work();
+        } catch (error) {
+          onError(error);
+        }
+      };
+      const idle = () =>
+        actions.replaceChildren(
+          h("button", { type: "button", className: "area-rename", "aria-label": `Rename ${name}`, onClick: startRename }, "Rename"),
+          h("button", { type: "button", className: "area-delete", "aria-label": `Delete ${name}`, onClick: askDelete }, "Delete"),
+        );
+      const startRename = () => {
+        const input = h("input", { type: "text", name: "name", required: true, maxlength: 200, "aria-label": `New name for ${name}` });
+        input.value = name;
+        paint(input, { width: "100%", boxSizing: "border-box", marginBottom: "0.25rem" });
+        const form = h("form", { className: "area-rename-form" }, input, h("button", { type: "submit", className: "primary" }, "Save"), h("button", { type: "button", onClick: () => { nameCell.replaceChildren(name); idle(); } }, "Cancel"));
+        form.addEventListener("submit", (event) => {
+          event.preventDefault();
+          act(async () => {
+            await sendJson(url, { name: input.value }, { method: "PATCH" });
+            await changed();
+          })();
+        });
+        nameCell.replaceChildren(form);
+        actions.replaceChildren();
+        input.focus();
+        input.select();
+      };
+      const askDelete = () =>
+        actions.replaceChildren(
+          h("span", {}, "Delete? "),
+          h("button", { type: "button", className: "area-delete-confirm", onClick: act(async () => { await sendJson(url, undefined, { method: "DELETE" }); await changed(); }) }, "Yes, delete"),
+          h("button", { type: "button", onClick: idle }, "Keep"),
+        );
+      idle();
+      paint(actions, { textAlign: "right", width: "45%" });
+      row.append(actions);
+      return row;
     };
     await load();
     if (!canDraw) return;
