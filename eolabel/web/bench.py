@@ -34,6 +34,7 @@ from eolabel.benchmarks.server import loopback_server
 from eolabel.benchmarks.soak import SoakPlan, soak_project
 from eolabel.labelling.models import Membership, Project, Role
 from eolabel.labelling.services import project_create
+from eolabel.web.bench_screenshots import Shot, shots_prepare, shots_take
 
 Say = Callable[[str], None]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -80,6 +81,8 @@ class LabelPagePlan:
     chip_size: int = 256  # the default chip size (EOLABEL_CHIP_SIZE)
     stroke_chip_size: int = 512
     small_archive: bool = False
+    timing: bool = True  # False: only the screenshots
+    screenshots: Path | None = None  # where bench_screenshots' PNGs go; None: none
 
 
 @dataclass(frozen=True)
@@ -127,8 +130,9 @@ def label_page_table(result: LabelPageResult) -> str:
     )
 
 
-def bench_label_page_run(*, plan: LabelPagePlan, say: Say = print) -> LabelPageResult:
-    """Prepare both projects in the current database, then time the page in chromium."""
+def bench_label_page_run(*, plan: LabelPagePlan, say: Say = print) -> LabelPageResult | None:
+    """Prepare both projects in the current database, then time the page in chromium (None when
+    ``plan.timing`` is off); then, with ``plan.screenshots``, save the demo screenshots there."""
     with (
         tempfile.TemporaryDirectory(prefix="eolabel-bench-label-") as tmp,
         override_settings(ARCHIVE_ROOT=Path(tmp) / "archive", WHITENOISE_USE_FINDERS=True),
@@ -147,15 +151,22 @@ def bench_label_page_run(*, plan: LabelPagePlan, say: Say = print) -> LabelPageR
             created_by=demo.created_by, chip_size=plan.stroke_chip_size, retrain_every_n=1_000_000,
         )  # fmt: skip
         chips = demo.project_chips.count()
-        if chips < plan.tasks + 1:
+        if plan.timing and chips < plan.tasks + 1:
             raise RuntimeError(
                 f"the demo project has {chips} chips: {plan.tasks} submits need {plan.tasks + 1}"
             )
-        cookie = _session_cookie([demo, stroke])
+        shots = shots_prepare(created_by=demo.created_by) if plan.screenshots else []
+        projects = [demo, stroke, *Project.objects.filter(pk__in=[shot.project_id for shot in shots])]
+        cookie = _session_cookie(projects)
         connections.close_all()  # SQLite: let the server threads write
         with loopback_server() as port, _quiet_request_log():
-            say(f"  {plan.tasks} tasks and a {STROKE_MOVES}-move stroke in chromium against 127.0.0.1:{port}")
-            return _drive(f"http://127.0.0.1:{port}", cookie, demo.pk, stroke.pk, plan)
+            if plan.timing:
+                say(
+                    f"  {plan.tasks} tasks and a {STROKE_MOVES}-move stroke in chromium against 127.0.0.1:{port}"
+                )
+            if shots:
+                say(f"  {len(shots)} screenshots into {plan.screenshots}")
+            return _drive(f"http://127.0.0.1:{port}", cookie, demo.pk, stroke.pk, plan, shots, say)
 
 
 @contextmanager
@@ -180,7 +191,9 @@ def _session_cookie(projects: list[Project]) -> str:
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
-def _drive(base: str, cookie: str, demo_id: int, stroke_id: int, plan: LabelPagePlan) -> LabelPageResult:
+def _drive(
+    base: str, cookie: str, demo_id: int, stroke_id: int, plan: LabelPagePlan, shots: list[Shot], say: Say
+) -> LabelPageResult | None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -190,10 +203,15 @@ def _drive(base: str, cookie: str, demo_id: int, stroke_id: int, plan: LabelPage
             context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base}])
             page = context.new_page()
             page.set_default_timeout(30_000)
-            ready, imagery = _next_tasks(page, f"{base}/projects/{demo_id}/label/", plan.tasks)
-            stroke = _stroke(page, f"{base}/projects/{stroke_id}/label/")
+            if plan.timing:
+                ready, imagery = _next_tasks(page, f"{base}/projects/{demo_id}/label/", plan.tasks)
+                stroke = _stroke(page, f"{base}/projects/{stroke_id}/label/")
+            for path in shots_take(page, base=base, shots=shots, out_dir=plan.screenshots or Path(".")):
+                say(f"  saved {path}")
         finally:
             browser.close()
+    if not plan.timing:
+        return None
     moves, painted = stroke["moves"], stroke["painted"]
     frames = sorted(set(painted))
     return LabelPageResult(

@@ -3,6 +3,7 @@ in chromium marked browser and slow."""
 
 import math
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -15,6 +16,7 @@ from eolabel.web.bench import (
     label_page_table,
     percentile,
 )
+from eolabel.web.bench_screenshots import boxes_pick, class_strokes
 from tests.web.browser import browser_required_or_skip
 
 
@@ -75,3 +77,45 @@ def test_two_tasks_and_a_stroke_give_positive_figures(builtin_sensors):
     assert all(0 < ms < 5_000 for ms in result.move_to_canvas_ms)
     assert result.frame_ms and all(ms > 0 for ms in result.frame_ms)
     assert result.stroke_ms >= max(result.move_to_canvas_ms) and result.long_task_max_ms >= 0
+
+
+def test_screenshots_only_without_a_folder_exits_1():
+    with pytest.raises(CommandError, match="--screenshots-only needs --screenshots DIR") as caught:
+        call_command("bench_label_page", "--screenshots-only")
+
+    assert caught.value.returncode == 1
+
+
+def test_strokes_follow_the_longest_runs_of_a_class_a_brush_apart():
+    # given a mask with class 1 on rows 10-29, columns 5-44, and a longer run of it on row 12 only
+    mask = np.zeros((64, 64), dtype=np.uint8)
+    mask[10:30, 5:45] = 1
+    mask[12, 5:60] = 1
+
+    # when two strokes of class 1 are planned with a 3 px margin
+    strokes = class_strokes(mask, value=1, count=2, margin=3)
+
+    # then the first runs along row 12 and the second along the first row more than 6 rows away, inside runs
+    assert strokes == (((8.5, 12.5), (56.5, 12.5)), ((8.5, 19.5), (41.5, 19.5)))
+    assert class_strokes(mask, value=2) == ()
+
+
+def test_boxes_picked_are_typical_whole_and_apart():
+    # given three cars, a bus, a car touching one of them and a car cut by the chip's edge
+    boxes = np.array(
+        [
+            [10, 10, 18, 14],
+            [40, 10, 48, 14],
+            [10, 40, 18, 44],
+            [60, 60, 90, 66],
+            [19, 10, 27, 14],
+            [0, 5, 8, 9],
+        ],
+        dtype=np.float32,
+    )
+
+    # when up to three are picked, 4 px apart, on a 128 px chip
+    picked = boxes_pick(boxes, width=128, height=128, count=3, gap=4.0)
+
+    # then the three separate whole cars are
+    assert picked == ((10.0, 10.0, 18.0, 14.0), (40.0, 10.0, 48.0, 14.0), (10.0, 40.0, 18.0, 44.0))
