@@ -79,6 +79,7 @@ def real_ids(world: World) -> dict[str, int]:
         "scene_id": world.scene.pk,
         "task_id": world.task.pk,
         "annotation_id": world.annotation.pk,
+        "area_id": world.area.pk,
     }
 
 

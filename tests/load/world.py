@@ -11,6 +11,8 @@ import numpy as np
 
 from eolabel.archive.models import Scene
 from eolabel.archive.services import scene_ingest
+from eolabel.dashboard.models import AreaOfInterest
+from eolabel.dashboard.services import area_of_interest_create
 from eolabel.labelling import services
 from eolabel.labelling.codecs import mask_encode
 from eolabel.labelling.models import Annotation, Lease, Project
@@ -29,6 +31,7 @@ class World:
     scene: Scene
     task: Lease
     annotation: Annotation
+    area: AreaOfInterest
 
 
 def build_world(*, archive_root: Path, size: int = 64, chip_size: int = 32) -> World:
@@ -62,7 +65,15 @@ def build_world(*, archive_root: Path, size: int = 64, chip_size: int = 32) -> W
         mask_png=mask_encode(mask),
     ).annotation
     task = services.lease_next(project=project, user=manager).lease
-    return World(manager=manager, project=project, scene=scene, task=task, annotation=annotation)
+    west, south, east, north = scene.bounds
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    area = area_of_interest_create(
+        project=project,
+        name="car park",
+        geometry={"type": "Polygon", "coordinates": [ring]},
+        created_by=manager,
+    )
+    return World(manager=manager, project=project, scene=scene, task=task, annotation=annotation, area=area)
 
 
 def _rank(project: Project) -> None:
