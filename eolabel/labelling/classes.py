@@ -10,6 +10,17 @@ MAX_CLASSES = 32
 MAX_NAME_LENGTH = 64
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
+# The class lists of the demo archive's ground truth (its mask values and its vehicle boxes): the demo projects,
+# the benchmarks and the training tests label with these.
+DEMO_CLOUD_CLASSES = [
+    {"value": 0, "name": "clear", "colour": "#2e7d32"},
+    {"value": 1, "name": "thick cloud", "colour": "#ffffff"},
+    {"value": 2, "name": "thin cloud", "colour": "#b0bec5"},
+    {"value": 3, "name": "cloud shadow", "colour": "#37474f"},
+    {"value": 4, "name": "snow", "colour": "#81d4fa"},
+]
+DEMO_VEHICLE_CLASSES = [{"value": 0, "name": "vehicle", "colour": "#ff6f00"}]
+
 
 def classes_validate(raw: Any) -> list[dict[str, Any]]:
     """The class list, cleaned (names stripped, colours lowercased), or ClassListInvalid naming the entry."""

@@ -15,25 +15,19 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connections
 from django.test import Client
 from django.test.utils import override_settings
 
+from eolabel.benchmarks.server import throwaway_database
+from eolabel.labelling.classes import DEMO_CLOUD_CLASSES
+
 Say = Callable[[str], None]
-CLASSES = [
-    {"value": 0, "name": "clear", "colour": "#2e7d32"},
-    {"value": 1, "name": "thick cloud", "colour": "#ffffff"},
-    {"value": 2, "name": "thin cloud", "colour": "#b0bec5"},
-    {"value": 3, "name": "cloud shadow", "colour": "#37474f"},
-    {"value": 4, "name": "snow", "colour": "#81d4fa"},
-]
 
 
 @dataclass(frozen=True)
@@ -46,17 +40,6 @@ class LoopRound:
     total_s: float  # last annotation sent -> ranking updated
     version: str
     metric: str
-
-
-@contextmanager
-def _throwaway_database():
-    connection = connections["default"]
-    old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
-        yield
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def _answer(client: Client, project) -> bool:
@@ -119,7 +102,7 @@ def bench_loop_run(*, say: Say = print) -> list[LoopRound]:
     from eolabel.labelling.services.projects import project_create
     from eolabel.training.services.jobs import retrain_request_dispatch
 
-    with tempfile.TemporaryDirectory(prefix="eolabel-bench-loop-") as tmp, _throwaway_database():
+    with tempfile.TemporaryDirectory(prefix="eolabel-bench-loop-") as tmp, throwaway_database():
         work = Path(tmp)
         (work / "archive").mkdir()
         overrides = {
@@ -138,7 +121,7 @@ def bench_loop_run(*, say: Say = print) -> list[LoopRound]:
             call_command("make_demo_archive", "--small", "--out", str(work / "demo"), stdout=io.StringIO())
             user = get_user_model().objects.create_user(username="bench", password="bench-pw-123456")
             project = project_create(
-                name="bench", task_type="cloud-segmentation", classes=CLASSES, sensor_names=["sentinel2-l1c"],
+                name="bench", task_type="cloud-segmentation", classes=DEMO_CLOUD_CLASSES, sensor_names=["sentinel2-l1c"],
                 scene_ids=list(Scene.objects.filter(sensor__name="sentinel2-l1c").values_list("pk", flat=True)),
                 created_by=user, chip_size=64, retrain_every_n=2, retrain_min_interval_minutes=0,
                 validation_fraction=0.3,

@@ -15,14 +15,14 @@ import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 
 from eolabel.archive.models import Chip, ReferenceLayer, Scene
-from eolabel.labelling.management.commands.demo_user import CLOUD_CLASSES, VEHICLE_CLASSES
+from eolabel.labelling.classes import DEMO_CLOUD_CLASSES, DEMO_VEHICLE_CLASSES
 from eolabel.labelling.models import Project
 from eolabel.labelling.services import project_create
 from eolabel.training.services.pixels import reference_boxes_read, reference_mask_read
 
 CLOUD_FILE = "label-demo-clouds.png"
 VEHICLE_FILE = "label-demo-vehicles.png"
-CLOUD_VALUES = (1, 2)  # thick and thin cloud in the demo ground truth (and CLOUD_CLASSES)
+CLOUD_VALUES = (1, 2)  # thick and thin cloud in the demo ground truth (and DEMO_CLOUD_CLASSES)
 # What the cloud screenshot paints, as (class value, its number key), each where the ground truth has that
 # class: thick cloud (white, so hardly seen on cloud), thin cloud and cloud shadow (seen).
 PAINTED = ((1, "2"), (2, "3"), (3, "4"))
@@ -93,7 +93,7 @@ def boxes_pick(
 
 def shots_prepare(*, created_by: AbstractBaseUser) -> list[Shot]:
     """Both projects over the demo scenes in the current database, their chosen chips scored to come first."""
-    clouds = _project("Demo clouds (Sentinel-2)", "cloud-segmentation", CLOUD_CLASSES, "sentinel2-l1c",
+    clouds = _project("Demo clouds (Sentinel-2)", "cloud-segmentation", DEMO_CLOUD_CLASSES, "sentinel2-l1c",
                       created_by, CLOUD_CHIP_SIZE)  # fmt: skip
     chip, mask = _best(clouds, _cloud_mask, lambda m: int(np.isin(m, CLOUD_VALUES).sum()))
     mask = mask[: chip.height, : chip.width]
@@ -102,7 +102,7 @@ def shots_prepare(*, created_by: AbstractBaseUser) -> list[Shot]:
         file_name=CLOUD_FILE, project_id=clouds.pk, chip_width=chip.width, chip_height=chip.height,
         strokes=strokes,
     )  # fmt: skip
-    vehicles = _project("Demo vehicles (VHR)", "vehicle-detection", VEHICLE_CLASSES, "vhr-rgbn",
+    vehicles = _project("Demo vehicles (VHR)", "vehicle-detection", DEMO_VEHICLE_CLASSES, "vhr-rgbn",
                         created_by, VEHICLE_CHIP_SIZE)  # fmt: skip
     chip, boxes = _best(vehicles, lambda ref, c: reference_boxes_read(reference=ref, chip=c), len)
     vehicle_shot = Shot(

@@ -11,17 +11,12 @@ from django.utils import timezone
 
 from eolabel.archive.models import ReferenceLayer, Scene
 from eolabel.labelling import codecs
+from eolabel.labelling.classes import DEMO_CLOUD_CLASSES
 from eolabel.labelling.models import Annotation, Lease, Project, ProjectChip
 from eolabel.labelling.services.projects import project_create
 from eolabel.training.services.pixels import reference_mask_read
 
-CLOUD_CLASSES = [
-    {"value": 0, "name": "clear", "colour": "#2e7d32"},
-    {"value": 1, "name": "thick cloud", "colour": "#ffffff"},
-    {"value": 2, "name": "thin cloud", "colour": "#b0bec5"},
-    {"value": 3, "name": "cloud shadow", "colour": "#37474f"},
-    {"value": 4, "name": "snow", "colour": "#81d4fa"},
-]
+CLOUD_CLASSES = DEMO_CLOUD_CLASSES
 
 
 @pytest.fixture

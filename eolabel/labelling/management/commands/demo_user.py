@@ -7,22 +7,15 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from eolabel.archive.models import Scene
+from eolabel.labelling.classes import DEMO_CLOUD_CLASSES, DEMO_VEHICLE_CLASSES
 from eolabel.labelling.models import Project
 from eolabel.labelling.services import project_create
 
 USERNAME = "demo"
-CLOUD_CLASSES = [
-    {"value": 0, "name": "clear", "colour": "#2e7d32"},
-    {"value": 1, "name": "thick cloud", "colour": "#ffffff"},
-    {"value": 2, "name": "thin cloud", "colour": "#b0bec5"},
-    {"value": 3, "name": "cloud shadow", "colour": "#37474f"},
-    {"value": 4, "name": "snow", "colour": "#81d4fa"},
-]
-VEHICLE_CLASSES = [{"value": 0, "name": "vehicle", "colour": "#ff6f00"}]
 DEMO_PROJECTS = (
     # name, task, classes, sensor, chip size: small enough chips that the first model comes after a few minutes
-    ("Demo clouds (Sentinel-2)", "cloud-segmentation", CLOUD_CLASSES, "sentinel2-l1c", 128),
-    ("Demo vehicles (VHR)", "vehicle-detection", VEHICLE_CLASSES, "vhr-rgbn", 128),
+    ("Demo clouds (Sentinel-2)", "cloud-segmentation", DEMO_CLOUD_CLASSES, "sentinel2-l1c", 128),
+    ("Demo vehicles (VHR)", "vehicle-detection", DEMO_VEHICLE_CLASSES, "vhr-rgbn", 128),
 )
 
 
