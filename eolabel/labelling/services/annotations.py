@@ -108,7 +108,7 @@ def annotation_submit(
         return replay
     if lease.user_id != user.pk:
         raise Forbidden("only the annotator holding this task may submit it")
-    _check_seconds(seconds_spent)
+    seconds_spent_check(seconds_spent)
     content = label_content_parse(
         project=lease.project, chip=lease.project_chip.chip, mask_png=mask_png, boxes=boxes, geojson=geojson
     )
@@ -164,7 +164,7 @@ def annotation_edit(
 ) -> Annotation:
     """Replace the label if ``version`` is still the annotation's version (optimistic concurrency), keeping
     the replaced version as an AnnotationRevision. ``seconds_spent`` (this edit's time) adds to the total."""
-    _check_seconds(seconds_spent)
+    seconds_spent_check(seconds_spent)
     content = label_content_parse(
         project=annotation.project,
         chip=annotation.project_chip.chip,
@@ -174,30 +174,48 @@ def annotation_edit(
     )
     with transaction.atomic():
         write_lock()
-        moment = now or timezone.now()
         current = Annotation.objects.select_for_update().get(pk=annotation.pk)
         if current.version != version:
             raise StaleVersion(
                 f"version {version} is stale: the annotation is at version {current.version}; reload it and edit again",
                 field="version",
             )
-        AnnotationRevision.objects.create(
-            annotation=current,
-            version=current.version,
-            mask_png=current.mask_png,
-            boxes=current.boxes,
-            seconds_spent=current.seconds_spent,
-            made_by_id=current.updated_by_id,
-            made_at=current.updated,
+        annotation_revise(
+            current=current,
+            content=content,
+            user=user,
+            seconds_spent=seconds_spent,
+            moment=now or timezone.now(),
         )
-        current.mask_png = content.mask_png
-        current.boxes = content.boxes
-        current.seconds_spent = current.seconds_spent + float(seconds_spent)
-        current.version = current.version + 1
-        current.updated_by = user
-        current.updated = moment
-        current.save(update_fields=["mask_png", "boxes", "seconds_spent", "version", "updated_by", "updated"])
     return current
+
+
+def annotation_revise(
+    *,
+    current: Annotation,
+    content: LabelContent,
+    user: AbstractBaseUser,
+    seconds_spent: float,
+    moment: datetime,
+) -> None:
+    """Make ``content`` (already parsed) the next version of ``current``, keeping the replaced version as an
+    AnnotationRevision. The caller holds ``current`` locked (select_for_update) and has checked its version."""
+    AnnotationRevision.objects.create(
+        annotation=current,
+        version=current.version,
+        mask_png=current.mask_png,
+        boxes=current.boxes,
+        seconds_spent=current.seconds_spent,
+        made_by_id=current.updated_by_id,
+        made_at=current.updated,
+    )
+    current.mask_png = content.mask_png
+    current.boxes = content.boxes
+    current.seconds_spent = current.seconds_spent + float(seconds_spent)
+    current.version = current.version + 1
+    current.updated_by = user
+    current.updated = moment
+    current.save(update_fields=["mask_png", "boxes", "seconds_spent", "version", "updated_by", "updated"])
 
 
 def _replay(submission_id: uuid.UUID, *, lease: Lease, user: AbstractBaseUser) -> Submitted | None:
@@ -227,6 +245,6 @@ def _chip_count_submission(lease: Lease) -> None:
         )
 
 
-def _check_seconds(seconds: float) -> None:
+def seconds_spent_check(seconds: float) -> None:
     if not 0 <= seconds <= MAX_SECONDS_SPENT:
         raise InvalidInput(f"must be between 0 and {MAX_SECONDS_SPENT}", field="seconds_spent")

@@ -1,5 +1,5 @@
 """Review: a reviewer (or manager) accepts an annotation's current version as is, or corrects it. A correction is
-an edit (``annotation_edit``): it becomes the next version and the annotator's version is kept as a revision.
+a revision (``annotation_revise``, as an edit): it becomes the next version and the annotator's version is kept as a revision.
 
 Both decisions name the version they are about (optimistic concurrency, 409 when it moved on) and are safe to
 retry: accepting an accepted version again, or sending the same correction again after its answer was lost,
@@ -16,7 +16,11 @@ from django.utils import timezone
 from eolabel.labelling.errors import Forbidden, StaleVersion
 from eolabel.labelling.models import Annotation
 from eolabel.labelling.services._db import write_lock
-from eolabel.labelling.services.annotations import annotation_edit, label_content_parse
+from eolabel.labelling.services.annotations import (
+    annotation_revise,
+    label_content_parse,
+    seconds_spent_check,
+)
 
 
 @dataclass(frozen=True)
@@ -71,17 +75,13 @@ def annotation_correct(
         if _is_replay(current, user=user, version=version, content=content):
             return Reviewed(annotation=current, changed=False)
         _version_check(current, version=version)
-        edited = annotation_edit(
-            annotation=current,
-            user=user,
-            version=version,
-            mask_png=content.mask_png,
-            boxes=content.boxes,
-            seconds_spent=seconds_spent,
-            now=now,
+        seconds_spent_check(seconds_spent)
+        moment = now or timezone.now()
+        annotation_revise(
+            current=current, content=content, user=user, seconds_spent=seconds_spent, moment=moment
         )
-        _mark(edited, user=user, state=Annotation.ReviewState.CORRECTED, moment=edited.updated)
-    return Reviewed(annotation=edited, changed=True)
+        _mark(current, user=user, state=Annotation.ReviewState.CORRECTED, moment=moment)
+    return Reviewed(annotation=current, changed=True)
 
 
 def _not_own(*, annotation: Annotation, user: AbstractBaseUser) -> None:
