@@ -4,11 +4,14 @@ down while annotators work, and a model promotion while many annotators pull tas
 import random
 import threading
 import uuid
+from datetime import timedelta
 
 import numpy as np
 import pytest
+from django.conf import settings
 from django.db import OperationalError, connection
 from django.db.models import Count
+from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerDown
 
 from eolabel.labelling.models import Annotation, Lease, Project, ProjectChip, RetrainRequest
@@ -16,6 +19,7 @@ from eolabel.labelling.services.projects import project_ranking_activate
 from eolabel.ranking.models import ChipScore
 from eolabel.training.models import TrainingJob
 from eolabel.training.services import jobs
+from eolabel.training.tasks import training_jobs_reap_task
 from tests.labelling.factories import add_member, client_for, make_project, make_scene, make_user, png_b64
 
 
@@ -91,14 +95,14 @@ def test_a_postgres_connection_killed_mid_submit_is_a_503_and_the_retry_succeeds
         "mask_png": png_b64(np.ones((32, 32), np.uint8)),
     }
     real_count = service._chip_count_submission
-    settings = connection.settings_dict
+    db = connection.settings_dict
 
     def kill_my_connection_then_continue(lease):
         real_count(lease)  # a first write of the transaction went through...
         pid = connection.connection.info.backend_pid
         admin = psycopg.connect(
-            host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432, user=settings["USER"],
-            dbname=settings["NAME"], autocommit=True,
+            host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
+            dbname=db["NAME"], autocommit=True,
         )  # fmt: skip
         with admin:
             admin.execute("SELECT pg_terminate_backend(%s)", [pid])  # ...then the server drops the connection
@@ -156,28 +160,14 @@ def test_with_the_broker_down_annotating_goes_on_and_the_request_runs_when_it_re
 
     # when the broker is back, the periodic reaper sends the waiting job (once)
     broker_up = True
-    later = job.created + jobs_stale_after()
+    later = job.created + timedelta(seconds=settings.EOLABEL_TRAIN_STALE_AFTER_S + 1)
     with django_capture_on_commit_callbacks(execute=True):
         counts = jobs.training_jobs_reap(now=later)
     assert counts["resent"] == 1 and delivered == [job.pk]
 
 
-def jobs_stale_after():
-    from datetime import timedelta
-
-    from django.conf import settings
-
-    return timedelta(seconds=settings.EOLABEL_TRAIN_STALE_AFTER_S + 1)
-
-
 @pytest.mark.django_db
 def test_the_worker_reaps_stale_jobs_on_a_schedule(small_project, settings, monkeypatch):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from eolabel.training.tasks import training_jobs_reap_task
-
     # given the beat schedule, and a job whose worker died (running, no heartbeat for longer than allowed)
     entries = {e["task"]: e for e in settings.CELERY_BEAT_SCHEDULE.values()}
     assert entries["training.reap"]["schedule"] <= settings.EOLABEL_TRAIN_STALE_AFTER_S

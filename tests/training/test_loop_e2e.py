@@ -108,7 +108,13 @@ def test_the_loop_retrains_promotes_a_better_model_and_reranks(
 
     # then a cold-start version and a better second version were promoted in turn
     assert (v1.promoted, v1.parent, v1.training_size) == (True, "", 2)
-    assert (v2.promoted, v2.parent, v2.training_size) == (True, v1.version, 4)
+    assert (v2.promoted, v2.parent, v2.training_size) == (True, v1.version, 4), (
+        v1.metrics["metric"],
+        v1.metrics["value"],
+        v2.metrics["metric"],
+        v2.metrics["value"],
+        v2.metrics["current_value"],
+    )
     assert project.current_model_version == v2.version
     # v2 beats v1 on the same evaluation chips (v1 re-evaluated by the second job), by a clear margin
     assert v2.metric_name == v2.metrics["metric"]
